@@ -1,0 +1,46 @@
+"""Where models run and in which precision, when the caller does not say.
+
+CUDA: half precision (bfloat16 for language models where the GPU supports it,
+float16 otherwise). Apple MPS: float16 for diffusion, float32 elsewhere. CPU:
+float32, the only precision that is both fast and exact there.
+"""
+
+from __future__ import annotations
+
+import torch
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = {"auto": None, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def pick_device(preference: str = "auto") -> str:
+    if preference not in ("auto", None):
+        if preference.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {preference!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
+        if preference == "mps" and not torch.backends.mps.is_available():
+            raise ValueError("device 'mps' was asked for but Apple MPS is not available; use 'cpu' or 'auto'")
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str, preference: str | torch.dtype | None = "auto", *, language_model: bool = False) -> torch.dtype:
+    if isinstance(preference, torch.dtype):
+        return preference
+    if preference not in ("auto", None):
+        if preference not in DTYPES:
+            raise ValueError(f"unknown dtype {preference!r}; choose one of: {', '.join(DTYPES)}")
+        return DTYPES[preference]
+    if device.startswith("cuda"):
+        return torch.bfloat16 if language_model and torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps" and not language_model:
+        return torch.float16
+    return torch.float32
+
+
+def generator(device: str, seed: int) -> torch.Generator:
+    """A seeded generator; on MPS noise is drawn on the CPU, which MPS generators do not reproduce."""
+    return torch.Generator("cpu" if device == "mps" else device).manual_seed(seed)

@@ -1,0 +1,290 @@
+"""Stable Diffusion text-to-image and image-to-image over diffusers.
+
+Any SD-family checkpoint diffusers' auto pipelines know (SD 1.x/2.x, Turbo,
+SDXL) loads through `from_pretrained`. `ImageToImage.from_text_to_image` builds
+the img2img pipeline with `from_pipe`, so both share one set of weights.
+
+A call goes: 1. check inputs, 2. pick the scheduler, 3. seed one generator per
+image, 4. run diffusers (its own tqdm bar shows progress), 5. record the recipe.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from PIL import Image
+
+from pipelines import checks
+from pipelines.devices import generator, pick_device, pick_dtype
+from pipelines.image_io import load_image
+from pipelines.loading import SAFE_LOAD, load
+from pipelines.results import ImageResult
+
+MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 2048, 8
+MAX_STEPS = 150
+MAX_GUIDANCE = 30.0
+MAX_BATCH = 8
+MAX_PROMPT_CHARS = 4000
+
+# A1111 sampler names (what creators know, and what its infotext records) -> diffusers scheduler.
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "Euler": ("EulerDiscreteScheduler", {}),
+    "Euler a": ("EulerAncestralDiscreteScheduler", {}),
+    "DPM++ 2M": ("DPMSolverMultistepScheduler", {}),
+    "DPM++ 2M Karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "DPM++ SDE": ("DPMSolverSinglestepScheduler", {}),
+    "Heun": ("HeunDiscreteScheduler", {}),
+    "LMS": ("LMSDiscreteScheduler", {}),
+    "DDIM": ("DDIMScheduler", {}),
+    "PLMS": ("PNDMScheduler", {}),
+    "UniPC": ("UniPCMultistepScheduler", {}),
+    "LCM": ("LCMScheduler", {}),
+}
+
+# callback(step, total_steps, preview) is called after every step; preview is a
+# PIL image on preview steps, else None. It may raise (e.g. Cancelled) to stop.
+StepCallback = Callable[[int, int, "Image.Image | None"], None]
+
+
+def scheduler_name(scheduler) -> str:
+    """The A1111 name of a scheduler instance, or its class name when A1111 has none."""
+    cls = type(scheduler).__name__
+    karras = bool(getattr(scheduler.config, "use_karras_sigmas", False))
+    for name, (class_name, options) in SCHEDULERS.items():
+        if class_name == cls and bool(options.get("use_karras_sigmas", False)) == karras:
+            return name
+    return cls
+
+
+class _Diffusion:
+    """What text-to-image and image-to-image share: the pipe, schedulers, checks, previews."""
+
+    task = ""
+
+    def __init__(self, pipe, model: str):
+        self.pipe = pipe
+        self.model = model
+        self.device = str(pipe.device)
+        self._default_scheduler = pipe.scheduler
+
+    def modules(self) -> list[torch.nn.Module]:
+        """The torch modules holding weights (the model cache counts their memory)."""
+        return [m for m in self.pipe.components.values() if isinstance(m, torch.nn.Module)]
+
+    @property
+    def native_size(self) -> int:
+        return int(self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor)
+
+    def _check_common(self, prompt, negative_prompt, steps, guidance, batch_size, scheduler) -> dict[str, Any]:
+        return {
+            "prompt": checks.text("prompt", prompt, max_chars=MAX_PROMPT_CHARS),
+            "negative_prompt": checks.text("negative_prompt", negative_prompt, max_chars=MAX_PROMPT_CHARS, allow_empty=True),
+            "steps": checks.integer("steps", steps, low=1, high=MAX_STEPS),
+            "guidance": checks.number("guidance", guidance, low=0.0, high=MAX_GUIDANCE),
+            "batch_size": checks.integer("batch_size", batch_size, low=1, high=MAX_BATCH),
+            "scheduler": None if scheduler in (None, "", "default") else checks.choice("scheduler", scheduler, SCHEDULERS),
+        }
+
+    def _check_size(self, width, height) -> tuple[int, int]:
+        return (
+            checks.integer("width", width, low=MIN_SIZE, high=MAX_SIZE, multiple_of=SIZE_STEP),
+            checks.integer("height", height, low=MIN_SIZE, high=MAX_SIZE, multiple_of=SIZE_STEP),
+        )
+
+    def _use_scheduler(self, name: str | None) -> str:
+        if name is None:
+            self.pipe.scheduler = self._default_scheduler
+        else:
+            class_name, options = SCHEDULERS[name]
+            cls = getattr(importlib.import_module("diffusers"), class_name)
+            self.pipe.scheduler = cls.from_config(self._default_scheduler.config, **options)
+        return scheduler_name(self.pipe.scheduler)
+
+    def _generators(self, seed: int, batch_size: int):
+        # One generator per image, seeds seed, seed+1, ...: image i of a batch equals
+        # a single-image run with seed+i. A lone generator matches a plain diffusers call.
+        seeds = [seed + i for i in range(batch_size)]
+        gens = [generator(self.device, s) for s in seeds]
+        return seeds, gens[0] if batch_size == 1 else gens
+
+    def _notices(self, prompt: str) -> list[str]:
+        tokenizer = self.pipe.tokenizer
+        if tokenizer is not None and len(tokenizer(prompt).input_ids) > tokenizer.model_max_length:
+            return [f"prompt is longer than the text encoder's {tokenizer.model_max_length} tokens; the rest was ignored"]
+        return []
+
+    def _step_callback(self, callback: StepCallback | None, preview_every: int, total: int, previews: list):
+        if callback is None and not preview_every:
+            return None
+
+        def on_step_end(pipe, step, timestep, kwargs):
+            done = step + 1
+            preview = None
+            if preview_every and (done % preview_every == 0 or done == total):
+                preview = self.decode_latents(kwargs["latents"][:1])[0]
+                previews.append(preview)
+            if callback is not None:
+                callback(done, total, preview)
+            return kwargs
+
+        return on_step_end
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor) -> list[Image.Image]:
+        """Latents -> images with the pipeline's own VAE (used for step previews)."""
+        vae = self.pipe.vae
+        upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
+        latents = latents.to(torch.float32 if upcast else vae.dtype)
+        decoder = vae.to(torch.float32) if upcast else vae
+        try:
+            pixels = decoder.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+        finally:
+            if upcast:
+                vae.to(torch.float16)
+        return self.pipe.image_processor.postprocess(pixels, output_type="pil")
+
+    def _run(self, call_kwargs: dict, params: dict, seed: int, callback, preview_every: int) -> ImageResult:
+        previews: list = []
+        scheduler = self._use_scheduler(params["scheduler"])
+        seeds, gens = self._generators(seed, params["batch_size"])
+        notices = self._notices(params["prompt"])
+        total = self._denoising_steps(params)
+        on_step = self._step_callback(callback, preview_every, total, previews)
+        output = self.pipe(
+            prompt=params["prompt"],
+            negative_prompt=params["negative_prompt"] or None,
+            num_inference_steps=params["steps"],
+            guidance_scale=params["guidance"],
+            num_images_per_prompt=params["batch_size"],
+            generator=gens,
+            callback_on_step_end=on_step,
+            **call_kwargs,
+        )
+        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler, "seed": seeds[0]}
+        if notices:
+            recipe["notices"] = notices
+        return ImageResult(images=list(output.images), seeds=seeds, params=recipe, previews=previews)
+
+    def _denoising_steps(self, params: dict) -> int:
+        return params["steps"]
+
+
+def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, str]:
+    device = pick_device(device or "auto")
+    dtype = pick_dtype(device, dtype)
+
+    def loader(name: str):
+        import diffusers
+
+        pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+        return pipe.to(device)
+
+    return load(model, "image generation", loader), device
+
+
+class TextToImage(_Diffusion):
+    task = "text_to_image"
+
+    @classmethod
+    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToImage:
+        pipe, _ = _load_pipe("AutoPipelineForText2Image", model, device, dtype)
+        return cls(pipe, model)
+
+    def image_to_image(self) -> ImageToImage:
+        """The img2img pipeline over the same weights (no second copy in memory)."""
+        return ImageToImage.from_text_to_image(self)
+
+    def __call__(
+        self,
+        prompt: str,
+        *,
+        negative_prompt: str = "",
+        steps: int = 25,
+        guidance: float = 7.5,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        batch_size: int = 1,
+        scheduler: str | None = None,
+        preview_every: int = 0,
+        callback: StepCallback | None = None,
+    ) -> ImageResult:
+        """Generate `batch_size` images; width and height default to the model's native size."""
+        params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
+        width, height = self._check_size(width or self.native_size, height or self.native_size)
+        preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        seed = checks.seed(seed)
+        params.update(width=width, height=height)
+        return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
+
+
+class ImageToImage(_Diffusion):
+    task = "image_to_image"
+
+    @classmethod
+    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> ImageToImage:
+        pipe, _ = _load_pipe("AutoPipelineForImage2Image", model, device, dtype)
+        return cls(pipe, model)
+
+    @classmethod
+    def from_text_to_image(cls, text_to_image: TextToImage) -> ImageToImage:
+        from diffusers import AutoPipelineForImage2Image
+
+        pipe = AutoPipelineForImage2Image.from_pipe(text_to_image.pipe)
+        pipe.set_progress_bar_config(**getattr(text_to_image.pipe, "_progress_bar_config", {}))
+        img2img = cls(pipe, text_to_image.model)
+        img2img._default_scheduler = text_to_image._default_scheduler
+        return img2img
+
+    def __call__(
+        self,
+        image,
+        prompt: str,
+        *,
+        negative_prompt: str = "",
+        strength: float = 0.6,
+        steps: int = 25,
+        guidance: float = 7.5,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        batch_size: int = 1,
+        scheduler: str | None = None,
+        preview_every: int = 0,
+        callback: StepCallback | None = None,
+    ) -> ImageResult:
+        """Redraw `image` after `prompt`; `strength` 0-1 is how much of it is replaced.
+
+        Width and height default to the image's own size, fitted into the allowed
+        range and rounded to a multiple of 8; the image is resized to them.
+        """
+        source = load_image(image)
+        params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
+        strength = checks.number("strength", strength, low=0.0, high=1.0, low_open=True)
+        if int(params["steps"] * strength) < 1:
+            raise ValueError(
+                f"strength {strength:g} with steps {params['steps']} leaves no denoising step "
+                "(steps x strength must be at least 1); raise strength or steps"
+            )
+        default_w, default_h = fit_size(*source.size)
+        width, height = self._check_size(width or default_w, height or default_h)
+        preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        seed = checks.seed(seed)
+        params.update(strength=strength, width=width, height=height)
+        if source.size != (width, height):
+            source = source.resize((width, height), Image.LANCZOS)
+        return self._run({"image": source, "strength": strength}, params, seed, callback, preview_every)
+
+    def _denoising_steps(self, params: dict) -> int:
+        return min(int(params["steps"] * params["strength"]), params["steps"])
+
+
+def fit_size(width: int, height: int) -> tuple[int, int]:
+    """A size of the same aspect within [MIN_SIZE, MAX_SIZE], both sides multiples of 8."""
+    scale = min(1.0, MAX_SIZE / max(width, height))
+    scale = max(scale, MIN_SIZE / min(width, height))
+    fit = [min(MAX_SIZE, max(MIN_SIZE, int(side * scale) // SIZE_STEP * SIZE_STEP)) for side in (width, height)]
+    return fit[0], fit[1]

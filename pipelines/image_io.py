@@ -1,0 +1,82 @@
+"""Turning whatever a caller hands over (PIL image, path, array) into an RGB image.
+
+Odd but valid images work: greyscale, RGBA (composited on white), CMYK, palette,
+16-bit and float arrays. Unreadable or degenerate ones raise `ValueError`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MIN_SIDE = 8
+MAX_SIDE = 4096
+
+
+def load_image(value: Any, name: str = "image") -> Image.Image:
+    if value is None:
+        raise ValueError(f"{name} is missing; give an image (a PIL image, a file path or an array)")
+    if isinstance(value, (str, os.PathLike)):
+        image = _open(Path(value), name)
+    elif isinstance(value, Image.Image):
+        image = value
+    elif isinstance(value, np.ndarray):
+        image = _from_array(value, name)
+    else:
+        raise ValueError(f"{name} must be a PIL image, a file path or an array, got {type(value).__name__}")
+    width, height = image.size
+    if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
+        raise ValueError(
+            f"{name} is {width}x{height}; each side must be between {MIN_SIDE} and {MAX_SIDE} pixels"
+        )
+    return _to_rgb(image)
+
+
+def _open(path: Path, name: str) -> Image.Image:
+    if not path.is_file():
+        raise ValueError(f"{name} file {str(path)!r} does not exist")
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            image.load()
+            return image
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{name} file {path.name!r} could not be read as an image ({error})") from error
+
+
+def _from_array(array: np.ndarray, name: str) -> Image.Image:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ValueError(f"{name} array must have shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    if array.dtype == np.uint8:
+        pass
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} array contains NaN or infinite values")
+        array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
+    elif array.dtype == np.uint16:
+        array = (array // 257).astype(np.uint8)
+    else:
+        raise ValueError(f"{name} array must be uint8, uint16 or float in [0, 1], got {array.dtype}")
+    return Image.fromarray(array)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: PIL's own conversion clips to 255, so scale the range down first.
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 or image.mode.startswith("I;16") else 255.0
+        image = Image.fromarray((np.clip(array / peak, 0, 1) * 255).round().astype(np.uint8))
+    elif image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray((np.clip(array, 0, 1) * 255).round().astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

@@ -1,0 +1,64 @@
+"""Loading models safely and failing with a message a user can act on.
+
+Weights are only ever read from safetensors (`use_safetensors=True`) and remote
+code is never run (`trust_remote_code=False`): a pickle checkpoint can execute
+arbitrary code when loaded. Every failure becomes one `ModelLoadError` naming
+the model and the ways to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from pipelines.errors import ModelLoadError
+
+T = TypeVar("T")
+
+SAFE_LOAD = {"use_safetensors": True}
+PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
+FIX = (
+    "To fix: connect to the internet once so it downloads into the Hugging Face cache, "
+    "point the preset at a local folder holding the model, "
+    "or run offline with the tiny preset (STUDIO_PRESET=tiny)."
+)
+
+
+def looks_like_path(model: str) -> bool:
+    """A local path rather than a hub id ("org/name")."""
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model or Path(model).exists()
+
+
+def check_local_folder(model: str) -> None:
+    """Refuse a missing folder or one holding only pickle weights."""
+    folder = Path(model).expanduser()
+    if not folder.exists():
+        raise ModelLoadError(f"model folder {model!r} does not exist. Check the path in the preset.")
+    if not folder.is_dir():
+        raise ModelLoadError(f"model {model!r} is a file; point to the folder that holds the model (its config.json or model_index.json).")
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    if any(p.suffix == ".safetensors" for p in files):
+        return
+    if any(p.suffix in PICKLE_SUFFIXES for p in files):
+        raise ModelLoadError(
+            f"model folder {model!r} holds only pickle weights (.bin/.ckpt/.pt), which can run code when loaded; "
+            "the studio loads safetensors only. Convert it (e.g. with the `safetensors` convert script) or use a safetensors copy."
+        )
+    raise ModelLoadError(f"model folder {model!r} holds no weights (no .safetensors file). It may be incomplete: download it again.")
+
+
+def load(model: str, what: str, loader: Callable[[str], T]) -> T:
+    """`loader(model)`, with every failure turned into one clear `ModelLoadError`."""
+    if not isinstance(model, str) or not model.strip():
+        raise ModelLoadError(f"no model is set for {what}; name one in the preset")
+    if looks_like_path(model):
+        check_local_folder(model)
+        model = str(Path(model).expanduser())
+    try:
+        return loader(model)
+    except ModelLoadError:
+        raise
+    except Exception as error:  # any failure here means the model is unusable: say which and why
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(f"could not load model {model!r} for {what}: {reason[:300]}. {FIX}") from error

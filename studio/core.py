@@ -1,0 +1,9 @@
+"""The `Studio` facade: every operation of the UI, the CLI and the batch runner."""
+
+from __future__ import annotations
+
+from studio.tasks_image import ImageTasks
+
+
+class Studio(ImageTasks):
+    """One preset, one model cache, one outputs folder. Thread-safe: one model serves one call at a time."""

@@ -1,0 +1,93 @@
+"""The AUTOMATIC1111 "parameters" text: the image recipe other tools already read.
+
+Layout: the prompt (one or more lines), an optional `Negative prompt: ...` line,
+then one line of `Key: value` pairs separated by commas, values with commas
+quoted as JSON strings:
+
+    a red fox in the snow
+    Negative prompt: blurry
+    Steps: 2, Sampler: Euler, CFG scale: 7.5, Seed: 3, Size: 64x64, Model: sd-turbo
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePath
+from typing import Any
+
+# recipe key -> A1111 key, in A1111's order
+FIELDS = [
+    ("steps", "Steps"),
+    ("scheduler", "Sampler"),
+    ("guidance", "CFG scale"),
+    ("seed", "Seed"),
+    ("size", "Size"),
+    ("model", "Model"),
+    ("strength", "Denoising strength"),
+    ("batch_size", "Batch size"),
+]
+PAIR = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False) if any(c in value for c in ',:"\n') else value
+
+
+def format_infotext(recipe: dict[str, Any]) -> str:
+    values = dict(recipe)
+    if "width" in values and "height" in values:
+        values["size"] = f"{values['width']}x{values['height']}"
+    if values.get("model"):
+        values["model"] = PurePath(str(values["model"])).name
+    if values.get("batch_size") == 1:
+        values.pop("batch_size")  # A1111 writes the batch size only for batches
+    pairs = [f"{label}: {_quote(str(values[key]))}" for key, label in FIELDS if values.get(key) not in (None, "")]
+    pairs.append(f"Version: {_quote('studio ' + str(recipe.get('studio_version', '')).strip())}")
+    lines = [str(recipe.get("prompt", ""))]
+    if recipe.get("negative_prompt"):
+        lines.append(f"Negative prompt: {recipe['negative_prompt']}")
+    lines.append(", ".join(pairs))
+    return "\n".join(lines)
+
+
+def parse_infotext(text: str) -> dict[str, Any]:
+    """An A1111 parameters text -> a studio recipe (keys as in the Python API)."""
+    lines = text.strip().split("\n")
+    settings = lines.pop() if lines and len(PAIR.findall(lines[-1])) >= 3 else ""
+    prompt, negative, in_negative = [], [], False
+    for line in lines:
+        if line.startswith("Negative prompt:"):
+            in_negative = True
+            line = line[len("Negative prompt:"):].strip()
+        (negative if in_negative else prompt).append(line)
+    raw: dict[str, str] = {}
+    for key, value in PAIR.findall(settings):
+        if value.startswith('"') and value.endswith('"'):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        raw[key.strip()] = value.strip()
+    recipe: dict[str, Any] = {"prompt": "\n".join(prompt).strip(), "negative_prompt": "\n".join(negative).strip()}
+    labels = {label: key for key, label in FIELDS}
+    for label, value in raw.items():
+        key = labels.get(label)
+        if key == "size":
+            width, _, height = value.partition("x")
+            recipe["width"], recipe["height"] = _number(width), _number(height)
+        elif key is not None:
+            recipe[key] = _number(value)
+        else:
+            recipe.setdefault("extra", {})[label] = value
+    recipe["task"] = "image_to_image" if "strength" in recipe else "text_to_image"
+    return recipe
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -1,0 +1,125 @@
+"""Model presets: which model serves which task, and per-task default overrides.
+
+A preset is a TOML file in `presets/models/` (or any path to one). Defaults live
+in the wrappers' signatures; a preset's `defaults` tables only override them.
+Choice: the `preset` argument, else `$STUDIO_PRESET`, else `gpu` when CUDA is
+available and `cpu` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets" / "models"
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+# section -> key -> expected type; "defaults" and "voices" are tables.
+SCHEMA: dict[str, dict[str, type]] = {
+    "runtime": {"device": str, "dtype": str, "memory_budget": str},
+    "image": {"model": str, "defaults": dict},
+    "upscale": {"model": str, "defaults": dict},
+    "text": {"model": str, "defaults": dict},
+    "speech": {"voices": dict, "defaults": dict},
+    "transcribe": {"model": str, "defaults": dict},
+    "music": {"model": str, "defaults": dict},
+}
+DEFAULT_TYPES = (str, int, float, bool)
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    path: Path
+    description: str = ""
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def model(self, section: str) -> str:
+        model = self.sections.get(section, {}).get("model")
+        if not model:
+            raise ValueError(f"preset {self.name!r} ({self.path}) names no model for {section}; add [{section}] model = \"...\"")
+        return model
+
+    def voices(self) -> dict[str, str]:
+        return dict(self.sections.get("speech", {}).get("voices", {}))
+
+    def defaults(self, section: str) -> dict[str, Any]:
+        return dict(self.sections.get(section, {}).get("defaults", {}))
+
+    def runtime(self, key: str, fallback: str | None = None) -> str | None:
+        return self.sections.get("runtime", {}).get(key, fallback)
+
+    def check_defaults(self, section: str, accepted: set[str]) -> None:
+        """Raise if `[section.defaults]` names a setting the task does not take."""
+        unknown = sorted(set(self.defaults(section)) - accepted)
+        if unknown:
+            raise ValueError(
+                f"preset file {self.path}: [{section}.defaults] has unknown key {unknown[0]!r}; "
+                f"expected one of: {', '.join(sorted(accepted))}"
+            )
+
+
+def resolve(preset: str | os.PathLike | None = None, *, cuda_available: bool | None = None) -> Preset:
+    """The preset named by the argument, `$STUDIO_PRESET` or the hardware."""
+    choice = preset if preset not in (None, "") else os.environ.get("STUDIO_PRESET") or None
+    if choice in (None, "auto"):
+        if cuda_available is None:
+            import torch
+
+            cuda_available = torch.cuda.is_available()
+        choice = "gpu" if cuda_available else "cpu"
+    text = os.fspath(choice)
+    if NAME.match(text):
+        path = PRESETS_DIR / f"{text}.toml"
+        if not path.is_file():
+            raise ValueError(f"unknown preset {text!r}; available: {', '.join(available())}, or a path to a .toml file")
+        return load(path, name=text)
+    if text.endswith(".toml"):
+        return load(Path(text).expanduser(), name=Path(text).stem)
+    raise ValueError(f"unknown preset {text!r}; available: {', '.join(available())}, or a path to a .toml file")
+
+
+def load(path: Path, name: str) -> Preset:
+    if not path.is_file():
+        raise ValueError(f"preset file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"preset file {path} is not valid TOML: {error}") from error
+    description = data.pop("description", "")
+    if not isinstance(description, str):
+        raise ValueError(f"preset file {path}: key 'description' must be a string, got {type(description).__name__}")
+    for section, table in data.items():
+        _check_section(path, section, table)
+    return Preset(name=name, path=path, description=description, sections=data)
+
+
+def _check_section(path: Path, section: str, table: Any) -> None:
+    if section not in SCHEMA:
+        raise ValueError(f"preset file {path}: unknown section or key {section!r}; expected one of: description, {', '.join(SCHEMA)}")
+    if not isinstance(table, dict):
+        raise ValueError(f"preset file {path}: {section!r} must be a table ([{section}]), got {type(table).__name__}")
+    for key, value in table.items():
+        expected = SCHEMA[section].get(key)
+        if expected is None:
+            raise ValueError(f"preset file {path}: unknown key {key!r} in [{section}]; expected one of: {', '.join(SCHEMA[section])}")
+        if not isinstance(value, expected):
+            raise ValueError(f"preset file {path}: [{section}] {key} must be a {expected.__name__}, got {type(value).__name__}")
+        if key == "voices":
+            for language, model in value.items():
+                if not isinstance(model, str) or not model:
+                    raise ValueError(f"preset file {path}: [speech.voices] {language} must be a model id or folder (string)")
+        if key == "defaults":
+            for name, default in value.items():
+                if not isinstance(default, DEFAULT_TYPES):
+                    raise ValueError(
+                        f"preset file {path}: [{section}.defaults] {name} must be a string, number or boolean, got {type(default).__name__}"
+                    )

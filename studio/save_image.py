@@ -1,0 +1,55 @@
+"""Images as PNG files carrying their recipe.
+
+Two text chunks: `parameters`, the AUTOMATIC1111 infotext other tools read, and
+`recipe`, the full JSON recipe the studio reads back. Each image of a batch is
+its own file with its own seed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, PngImagePlugin
+
+from pipelines.results import ImageResult
+from studio import __version__
+from studio.infotext import format_infotext, parse_infotext
+from studio.outputs import slug, write_files
+
+RECIPE_CHUNK = "recipe"
+
+
+def recipes(result: ImageResult) -> list[dict[str, Any]]:
+    """One recipe per image: the result's params with that image's seed."""
+    return [{**result.params, "seed": seed, "studio_version": __version__} for seed in result.seeds]
+
+
+def save(result: ImageResult, folder: Path) -> list[Path]:
+    paths = []
+    for image, recipe in zip(result.images, recipes(result)):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", format_infotext(recipe))
+        info.add_itxt(RECIPE_CHUNK, json.dumps(recipe, ensure_ascii=False))
+        label = f"{recipe.get('task', 'image')}-{recipe['seed']}-{slug(recipe.get('prompt', ''))}"
+        paths += write_files(folder, label, {".png": lambda file, image=image, info=info: image.save(file, "PNG", pnginfo=info)})
+    return paths
+
+
+def read(path: Path) -> dict[str, Any] | None:
+    if path.suffix.lower() != ".png":
+        return None
+    try:
+        with Image.open(path) as image:
+            chunks = dict(getattr(image, "text", {}) or {})
+    except OSError as error:
+        raise ValueError(f"{path.name!r} could not be read as a PNG ({error})") from error
+    if RECIPE_CHUNK in chunks:
+        try:
+            return json.loads(chunks[RECIPE_CHUNK])
+        except json.JSONDecodeError:
+            pass  # damaged JSON: fall back to the infotext
+    if "parameters" in chunks:
+        return parse_infotext(chunks["parameters"])
+    return None

@@ -1,0 +1,70 @@
+"""Image operations: text-to-image and image-to-image (sharing one set of weights)."""
+
+from __future__ import annotations
+
+from studio.base import StudioBase
+
+
+class ImageTasks(StudioBase):
+    def text_to_image(
+        self,
+        prompt: str,
+        *,
+        negative_prompt: str | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        scheduler: str | None = None,
+        preview_every: int | None = None,
+        callback=None,
+    ):
+        """Images from a prompt. Unset settings come from the preset, then the model's defaults.
+
+        `seed` None or -1 draws one (recorded in the result); image i of a batch uses seed + i.
+        `preview_every` N > 0 decodes every Nth step into `result.previews`.
+        `callback(step, total, preview)` is called after each step.
+        """
+        from pipelines.image import ImageToImage, TextToImage
+
+        given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
+                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
+        settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,))
+        with self._guard("generating images"), self._use("text_to_image", self.model_ref("image"), TextToImage.from_pretrained) as pipe:
+            return self._finish(pipe(prompt, **settings))
+
+    def image_to_image(
+        self,
+        image,
+        prompt: str,
+        *,
+        negative_prompt: str | None = None,
+        strength: float | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        scheduler: str | None = None,
+        preview_every: int | None = None,
+        callback=None,
+    ):
+        """Redraw `image` (PIL image, path or array) after `prompt`; `strength` in (0, 1].
+
+        Built from the text-to-image pipeline with `from_pipe`: no second copy of the weights.
+        """
+        from pipelines.image import ImageToImage, TextToImage
+
+        given = dict(negative_prompt=negative_prompt, strength=strength, steps=steps, guidance=guidance, width=width,
+                     height=height, seed=seed, batch_size=batch_size, scheduler=scheduler,
+                     preview_every=preview_every, callback=callback)
+        settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,))
+        model = self.model_ref("image")
+        parent_key = self._key("text_to_image", model)
+        parent = (parent_key, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=self.dtype()))
+        key = self._key("image_to_image", model)
+        with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
+            return self._finish(pipe(image, prompt, **settings))

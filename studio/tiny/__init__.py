@@ -1,0 +1,86 @@
+"""Tiny random-weight models of every family the studio uses, built offline.
+
+`ensure(name)` returns the folder of the tiny model `name`, building it on first
+use. Each family's builder lives in its own module with one function,
+`build(folder)`, that writes a folder loadable with the family's usual
+`from_pretrained`. Builds are deterministic (fixed seeds, tokenizers trained on
+`corpus.py`) and take about a second.
+
+The folder name carries a hash of the builder's source and of the library
+versions, so a changed builder or library never reuses a stale model. Builds go
+to a temporary folder renamed into place under a file lock, so concurrent
+processes (tests, `torchrun` workers) build each model once and never see half a
+folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib
+import inspect
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# name -> module holding build(folder)
+FAMILIES = {
+    "sd": "studio.tiny.sd",
+    "chat": "studio.tiny.chat",
+    "whisper": "studio.tiny.whisper",
+    "tts": "studio.tiny.tts",
+    "musicgen": "studio.tiny.musicgen",
+    "upscaler": "studio.tiny.upscaler",
+}
+
+PREFIX = "tiny:"
+
+
+def cache_root() -> Path:
+    """`$STUDIO_CACHE`, else `$XDG_CACHE_HOME/studio`, else `~/.cache/studio`."""
+    if os.environ.get("STUDIO_CACHE"):
+        return Path(os.environ["STUDIO_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "studio"
+
+
+def _fingerprint(module) -> str:
+    import diffusers
+    import torch
+    import transformers
+
+    source = inspect.getsource(module) + inspect.getsource(importlib.import_module("studio.tiny.corpus"))
+    versions = f"{torch.__version__}|{transformers.__version__}|{diffusers.__version__}"
+    return hashlib.sha256((source + versions).encode()).hexdigest()[:12]
+
+
+def ensure(name: str) -> Path:
+    """The folder of tiny model `name` ("sd", "chat", ...), built if missing."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown tiny model {name!r}; available: {', '.join(FAMILIES)}")
+    module = importlib.import_module(FAMILIES[name])
+    root = cache_root() / "tiny"
+    folder = root / f"{name}-{_fingerprint(module)}"
+    if (folder / ".complete").exists():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (folder / ".complete").exists():  # another process built it meanwhile
+            return folder
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+        try:
+            module.build(staging)
+            (staging / ".complete").touch()
+            if folder.exists():  # a half-built folder from a killed process
+                shutil.rmtree(folder)
+            staging.rename(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def resolve(model: str) -> str:
+    """A model reference with `tiny:NAME` replaced by the tiny model's folder."""
+    return str(ensure(model[len(PREFIX):])) if model.startswith(PREFIX) else model

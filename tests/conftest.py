@@ -1,0 +1,28 @@
+"""Shared fixtures: one tiny-preset studio per test session, offline.
+
+The tiny models are built on first use into the studio cache (see studio/tiny/)
+and loaded through the same `from_pretrained` path real models take.
+"""
+
+import os
+
+# Before anything imports huggingface_hub or gradio: no network, no telemetry.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+from studio import Studio  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory) -> Studio:
+    return Studio(preset="tiny", outputs=tmp_path_factory.mktemp("outputs"))
+
+
+@pytest.fixture
+def fresh_studio(tmp_path) -> Studio:
+    """A studio with its own empty model cache and outputs folder."""
+    return Studio(preset="tiny", outputs=tmp_path / "outputs")
