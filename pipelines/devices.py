@@ -3,17 +3,20 @@
 CUDA: half precision (bfloat16 for language models where the GPU supports it,
 float16 otherwise). Apple MPS: float16 for diffusion, float32 elsewhere. CPU:
 float32, the only precision that is both fast and exact there.
+
+torch is imported inside the functions, as in every wrapper module: reading a
+wrapper's signature (the UI does, for its defaults) must not load torch.
 """
 
 from __future__ import annotations
 
-import torch
-
 DEVICES = ("auto", "cpu", "cuda", "mps")
-DTYPES = {"auto": None, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 def pick_device(preference: str = "auto") -> str:
+    import torch
+
     if preference not in ("auto", None):
         if preference.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {preference!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
@@ -27,13 +30,16 @@ def pick_device(preference: str = "auto") -> str:
     return "cpu"
 
 
-def pick_dtype(device: str, preference: str | torch.dtype | None = "auto", *, language_model: bool = False) -> torch.dtype:
+def pick_dtype(device: str, preference=None, *, language_model: bool = False):
+    """A torch dtype: `preference` (a dtype or its name) unless it is "auto" or None."""
+    import torch
+
     if isinstance(preference, torch.dtype):
         return preference
     if preference not in ("auto", None):
         if preference not in DTYPES:
             raise ValueError(f"unknown dtype {preference!r}; choose one of: {', '.join(DTYPES)}")
-        return DTYPES[preference]
+        return getattr(torch, preference)
     if device.startswith("cuda"):
         return torch.bfloat16 if language_model and torch.cuda.is_bf16_supported() else torch.float16
     if device == "mps" and not language_model:
@@ -41,6 +47,8 @@ def pick_dtype(device: str, preference: str | torch.dtype | None = "auto", *, la
     return torch.float32
 
 
-def generator(device: str, seed: int) -> torch.Generator:
-    """A seeded generator; on MPS noise is drawn on the CPU, which MPS generators do not reproduce."""
+def generator(device: str, seed: int):
+    """A seeded torch generator; on MPS noise is drawn on the CPU, which MPS generators do not reproduce."""
+    import torch
+
     return torch.Generator("cpu" if device == "mps" else device).manual_seed(seed)

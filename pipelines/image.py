@@ -4,6 +4,9 @@ Any SD-family checkpoint diffusers' auto pipelines know (SD 1.x/2.x, Turbo,
 SDXL) loads through `from_pretrained`. `ImageToImage.from_text_to_image` builds
 the img2img pipeline with `from_pipe`, so both share one set of weights.
 
+torch and diffusers are imported inside the methods, so importing this module
+(the UI reads the signatures for its defaults) stays cheap.
+
 A call goes: 1. check inputs, 2. pick the scheduler, 3. seed one generator per
 image, 4. run diffusers (its own tqdm bar shows progress), 5. record the recipe.
 """
@@ -14,7 +17,6 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-import torch
 from PIL import Image
 
 from pipelines import checks
@@ -70,8 +72,10 @@ class _Diffusion:
         self.device = str(pipe.device)
         self._default_scheduler = pipe.scheduler
 
-    def modules(self) -> list[torch.nn.Module]:
+    def modules(self) -> list:
         """The torch modules holding weights (the model cache counts their memory)."""
+        import torch
+
         return [m for m in self.pipe.components.values() if isinstance(m, torch.nn.Module)]
 
     @property
@@ -132,15 +136,17 @@ class _Diffusion:
 
         return on_step_end
 
-    @torch.no_grad()
-    def decode_latents(self, latents: torch.Tensor) -> list[Image.Image]:
+    def decode_latents(self, latents) -> list[Image.Image]:
         """Latents -> images with the pipeline's own VAE (used for step previews)."""
+        import torch
+
         vae = self.pipe.vae
+        # SDXL's VAE overflows in float16: decode in float32 as diffusers itself does.
         upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
         latents = latents.to(torch.float32 if upcast else vae.dtype)
-        decoder = vae.to(torch.float32) if upcast else vae
         try:
-            pixels = decoder.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+            with torch.no_grad():
+                pixels = (vae.to(torch.float32) if upcast else vae).decode(latents / vae.config.scaling_factor, return_dict=False)[0]
         finally:
             if upcast:
                 vae.to(torch.float16)

@@ -8,6 +8,7 @@ the model and the ways to fix it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -48,8 +49,26 @@ def check_local_folder(model: str) -> None:
     raise ModelLoadError(f"model folder {model!r} holds no weights (no .safetensors file). It may be incomplete: download it again.")
 
 
+def quiet_libraries() -> None:
+    """Keep the libraries' loading chatter (per-component bars, the torchvision notice) off the console.
+
+    Download bars from huggingface_hub stay: a first download can take minutes.
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # read when transformers is first imported
+    import diffusers
+    import huggingface_hub
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    diffusers.logging.set_verbosity_error()
+    diffusers.logging.disable_progress_bar()  # loading bars only; denoising bars are the pipeline's own
+    huggingface_hub.utils.enable_progress_bars()
+
+
 def load(model: str, what: str, loader: Callable[[str], T]) -> T:
     """`loader(model)`, with every failure turned into one clear `ModelLoadError`."""
+    quiet_libraries()
     if not isinstance(model, str) or not model.strip():
         raise ModelLoadError(f"no model is set for {what}; name one in the preset")
     if looks_like_path(model):

@@ -91,7 +91,7 @@ def _stage(folder: Path, write: Writer) -> Path:
 def _link_all(temporaries: list[Path], finals: list[Path]) -> None:
     done: list[Path] = []
     try:
-        for temporary, final in zip(temporaries, finals):
+        for temporary, final in zip(temporaries, finals, strict=True):
             _publish(temporary, final)
             done.append(final)
     except BaseException:

@@ -28,7 +28,7 @@ def recipes(result: ImageResult) -> list[dict[str, Any]]:
 
 def save(result: ImageResult, folder: Path) -> list[Path]:
     paths = []
-    for image, recipe in zip(result.images, recipes(result)):
+    for image, recipe in zip(result.images, recipes(result), strict=True):
         info = PngImagePlugin.PngInfo()
         info.add_text("parameters", format_infotext(recipe))
         info.add_itxt(RECIPE_CHUNK, json.dumps(recipe, ensure_ascii=False))

@@ -18,10 +18,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib
-import inspect
+import importlib.util
 import os
 import shutil
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 # name -> module holding build(folder)
@@ -45,23 +46,19 @@ def cache_root() -> Path:
     return Path(xdg) / "studio"
 
 
-def _fingerprint(module) -> str:
-    import diffusers
-    import torch
-    import transformers
-
-    source = inspect.getsource(module) + inspect.getsource(importlib.import_module("studio.tiny.corpus"))
-    versions = f"{torch.__version__}|{transformers.__version__}|{diffusers.__version__}"
-    return hashlib.sha256((source + versions).encode()).hexdigest()[:12]
+def _fingerprint(module_name: str) -> str:
+    """A hash of the builder's source, the corpus and the library versions, read without importing them."""
+    sources = [Path(importlib.util.find_spec(m).origin).read_text() for m in (module_name, "studio.tiny.corpus")]
+    versions = [metadata.version(package) for package in ("torch", "transformers", "diffusers", "tokenizers")]
+    return hashlib.sha256("|".join(sources + versions).encode()).hexdigest()[:12]
 
 
 def ensure(name: str) -> Path:
     """The folder of tiny model `name` ("sd", "chat", ...), built if missing."""
     if name not in FAMILIES:
         raise ValueError(f"unknown tiny model {name!r}; available: {', '.join(FAMILIES)}")
-    module = importlib.import_module(FAMILIES[name])
     root = cache_root() / "tiny"
-    folder = root / f"{name}-{_fingerprint(module)}"
+    folder = root / f"{name}-{_fingerprint(FAMILIES[name])}"
     if (folder / ".complete").exists():
         return folder
     root.mkdir(parents=True, exist_ok=True)
@@ -69,9 +66,12 @@ def ensure(name: str) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (folder / ".complete").exists():  # another process built it meanwhile
             return folder
+        from pipelines.loading import quiet_libraries
+
+        quiet_libraries()
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
         try:
-            module.build(staging)
+            importlib.import_module(FAMILIES[name]).build(staging)
             (staging / ".complete").touch()
             if folder.exists():  # a half-built folder from a killed process
                 shutil.rmtree(folder)

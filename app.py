@@ -1,0 +1,24 @@
+"""Entry point: `python app.py` locally, and the app file of a Hugging Face Space.
+
+Binds 127.0.0.1 locally and 0.0.0.0 on Spaces (or with --host). Startup loads
+no model and calls no analytics or telemetry service.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Before gradio or huggingface_hub are imported: they read these at import time.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def main(argv: list[str] | None = None) -> None:
+    from studio.cli import main as cli_main
+
+    cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The `studio` command: one verb per operation, `serve` for the UI, `batch` for job files.
+
+Each operation's verb and options are read off the `Studio` method, so they
+always match the Python keywords: `studio text-to-image "a fox" --seed 1 --steps 2`.
+Files are written with their recipe and their paths printed; progress goes to
+stderr; bad input prints one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+# Studio methods exposed as verbs, in the order of the UI's tabs.
+OPERATIONS = ["text_to_image", "image_to_image"]
+SKIPPED = {"self", "callback"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        raise SystemExit(2)
+    from pipelines.errors import UserFacingError
+
+    try:
+        args.handler(args)
+    except (ValueError, UserFacingError) as error:
+        print(f"studio: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from studio import __version__
+    from studio.core import Studio
+
+    parser = argparse.ArgumentParser(prog="studio", description="Chat, text, images, speech and music from one studio.")
+    parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    verbs = parser.add_subparsers(title="verbs", metavar="VERB")
+    _add_serve(verbs)
+    for name in OPERATIONS:
+        method = getattr(Studio, name, None)
+        if method is not None:
+            _add_operation(verbs, name, method)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", help="tiny, cpu, gpu, zerogpu or a .toml path (default: $STUDIO_PRESET, else by hardware)")
+
+
+def _add_serve(verbs) -> None:
+    serve = verbs.add_parser("serve", help="run the web UI")
+    _common(serve)
+    serve.add_argument("--host", help="address to bind (default: 127.0.0.1; 0.0.0.0 on Hugging Face Spaces)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    serve.add_argument("--concurrency", type=int, default=1, help="generations run at once on the device (default 1)")
+    serve.add_argument("--queue-size", type=int, default=64, help="requests waiting at most; more are refused (default 64)")
+    serve.add_argument("--max-file-size", default="50mb", help="largest upload accepted (default 50mb)")
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args) -> None:
+    from studio.core import Studio
+    from studio.serve import launch
+
+    launch(Studio(preset=args.preset), host=args.host, port=args.port, concurrency=args.concurrency,
+           queue_size=args.queue_size, max_file_size=args.max_file_size)
+
+
+def _add_operation(verbs, name: str, method) -> None:
+    doc = inspect.getdoc(method) or ""
+    verb = verbs.add_parser(name.replace("_", "-"), help=doc.split("\n")[0], description=doc)
+    _common(verb)
+    verb.add_argument("--out", help="folder for the files (default: $STUDIO_OUTPUTS, else ./outputs)")
+    hints = typing.get_type_hints(method)
+    for parameter in inspect.signature(method).parameters.values():
+        if parameter.name in SKIPPED:
+            continue
+        kind = _plain_type(hints.get(parameter.name, str))
+        if parameter.default is inspect.Parameter.empty:
+            verb.add_argument(parameter.name, type=_converter(kind), metavar=parameter.name.upper())
+        elif kind is bool:
+            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, action=argparse.BooleanOptionalAction)
+        else:
+            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_converter(kind))
+    verb.set_defaults(handler=lambda args: _run_operation(name, method, args))
+
+
+def _plain_type(hint: Any) -> Any:
+    """`int | None` -> int; other unions and containers -> their first concrete type."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        options = [h for h in typing.get_args(hint) if h is not type(None)]
+        return _plain_type(options[0]) if options else str
+    return typing.get_origin(hint) or hint
+
+
+def _converter(kind: Any):
+    if kind in (int, float, str):
+        return kind
+    if kind in (list, dict):
+        return _json_or_text
+    return str
+
+
+def _json_or_text(text: str) -> Any:
+    """A JSON list/object, or plain text when it does not parse as one."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return value if isinstance(value, (list, dict)) else text
+
+
+def _run_operation(name: str, method, args) -> None:
+    from studio.core import Studio
+
+    studio = Studio(preset=args.preset, outputs=args.out)
+    names = [p for p in inspect.signature(method).parameters if p not in SKIPPED]
+    values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    result = getattr(studio, name)(**values)
+    if isinstance(getattr(result, "text", None), str):
+        print(result.text)
+    for path in studio.save(result):
+        print(Path(path))

@@ -1,0 +1,41 @@
+"""Serving the UI: queue, limits, address and login.
+
+Binds 127.0.0.1 unless told otherwise or running on Hugging Face Spaces. Only
+the outputs folder (and gradio's own upload cache) is served. Never shares a
+public link by itself. A login is required when `STUDIO_USERNAME` and
+`STUDIO_PASSWORD` are set.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def host_for(requested: str | None) -> str:
+    if requested:
+        return requested
+    return "0.0.0.0" if os.environ.get("SPACE_ID") or os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
+
+
+def login_from_env() -> list[tuple[str, str]] | None:
+    user, password = os.environ.get("STUDIO_USERNAME"), os.environ.get("STUDIO_PASSWORD")
+    return [(user, password)] if user and password else None
+
+
+def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
+    from studio.ui import build_app
+
+    app = build_app(studio, concurrency_limit=concurrency)
+    app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+    studio.outputs.mkdir(parents=True, exist_ok=True)
+    app.launch(
+        server_name=host_for(host),
+        server_port=port,
+        max_file_size=max_file_size,
+        allowed_paths=[str(studio.outputs.resolve())],
+        auth=login_from_env(),
+        share=False,
+        show_error=True,
+        prevent_thread_lock=not block,
+    )
+    return app

@@ -1,0 +1,24 @@
+"""The Gradio UI: one module per tab group, each turning inputs into `Studio` calls.
+
+`build_app(studio)` returns the `gr.Blocks`; nothing here loads a model. Every
+event that runs a model shares one concurrency group ("device"), so generations
+queue instead of fighting over the accelerator.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.ui.image_tabs import image_to_image_tab, text_to_image_tab
+
+TITLE = "Studio"
+
+
+def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
+    gpu = {"concurrency_id": "device", "concurrency_limit": concurrency_limit}
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\nPreset **{studio.preset.name}**: {studio.preset.description}")
+        with gr.Tabs():
+            text_to_image_tab(studio, gpu)
+            image_to_image_tab(studio, gpu)
+    return app

@@ -1,0 +1,42 @@
+"""Input components whose defaults come from the studio, not from the UI.
+
+A setting's default is the preset's override, else the wrapper's signature: the
+UI reads them here, so it never states a default of its own.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+
+def default(studio, section: str, call: Callable, name: str, fallback: Any = None) -> Any:
+    """The value `name` takes when a caller leaves it out: preset, then signature."""
+    preset = studio.preset.defaults(section)
+    if name in preset:
+        return preset[name]
+    parameter = inspect.signature(call).parameters.get(name)
+    if parameter is None or parameter.default in (inspect.Parameter.empty, None):
+        return fallback
+    return parameter.default
+
+
+class Slider(gr.Slider):
+    """A slider that lets any number through to the studio.
+
+    gradio's own range check answers "Value 500 is greater than maximum value"
+    without naming the field; the studio's check names it ("width must be...").
+    """
+
+    def preprocess(self, payload):
+        return payload
+
+
+class Number(gr.Number):
+    """A number field whose range is checked by the studio (see `Slider`)."""
+
+    def preprocess(self, payload):
+        return payload
