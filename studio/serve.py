@@ -23,7 +23,7 @@ def login_from_env() -> list[tuple[str, str]] | None:
 
 
 def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
-    from studio.ui import build_app
+    from studio.ui import build_app, labels
 
     app = build_app(studio, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
@@ -34,6 +34,7 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
         max_file_size=max_file_size,
         allowed_paths=[str(studio.outputs.resolve())],
         auth=login_from_env(),
+        i18n=labels(),
         share=False,
         show_error=True,
         prevent_thread_lock=not block,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui.image_tabs import image_to_image_tab, text_to_image_tab
+from studio.ui import image_tabs
+from studio.ui.i18n import translations
 
 TITLE = "Studio"
 
@@ -19,6 +20,11 @@ def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nPreset **{studio.preset.name}**: {studio.preset.description}")
         with gr.Tabs():
-            text_to_image_tab(studio, gpu)
-            image_to_image_tab(studio, gpu)
+            image_tabs.text_to_image_tab(studio, gpu)
+            image_tabs.image_to_image_tab(studio, gpu)
     return app
+
+
+def labels() -> gr.I18n:
+    """The English and French labels of every tab, for `launch(i18n=...)`."""
+    return translations(image_tabs.TEXTS)

@@ -6,28 +6,54 @@ import gradio as gr
 
 from studio.ui.errors import guard
 from studio.ui.fields import Number, Slider, default
+from studio.ui.i18n import t
 from studio.ui.streaming import run_with_steps
+
+TEXTS = {
+    "tab_t2i": ("Text → Image", "Images à partir de texte"),
+    "tab_i2i": ("Image → Image", "Image à partir d'image"),
+    "img_prompt": ("Prompt", "Description (prompt)"),
+    "img_negative": ("Negative prompt", "Prompt négatif"),
+    "img_generate": ("Generate", "Générer"),
+    "img_settings": ("Settings", "Réglages"),
+    "img_steps": ("Steps", "Étapes"),
+    "img_guidance": ("Guidance (CFG scale)", "Guidage (CFG)"),
+    "img_width_t2i": ("Width (0 = the model's native size)", "Largeur (0 = taille native du modèle)"),
+    "img_height_t2i": ("Height (0 = the model's native size)", "Hauteur (0 = taille native du modèle)"),
+    "img_width_i2i": ("Width (0 = the input image's size)", "Largeur (0 = taille de l'image d'entrée)"),
+    "img_height_i2i": ("Height (0 = the input image's size)", "Hauteur (0 = taille de l'image d'entrée)"),
+    "img_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
+    "img_batch": ("Batch size", "Nombre d'images"),
+    "img_sampler": ("Sampler", "Échantillonneur"),
+    "img_preview_every": ("Show every Nth step (0 = off): noise turning into an image",
+                          "Montrer une étape sur N (0 = non) : le bruit devient une image"),
+    "img_images": ("Images", "Images"),
+    "img_steps_strip": ("Steps", "Étapes"),
+    "img_recipe": ("Recipe", "Recette"),
+    "img_image": ("Image", "Image"),
+    "img_strength": ("Strength (how much of the image is redrawn)", "Force (part de l'image redessinée)"),
+}
 
 
 def _settings(studio, call, *, img2img: bool):
     """The shared settings accordion; returns the components in API order."""
     from pipelines.image import MAX_BATCH, MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, SCHEDULERS
 
-    with gr.Accordion("Settings", open=False):
+    size = "i2i" if img2img else "t2i"
+    with gr.Accordion(t("img_settings"), open=False):
         with gr.Row():
-            steps = Slider(1, MAX_STEPS, step=1, value=default(studio, "image", call, "steps"), label="Steps")
-            guidance = Slider(0, MAX_GUIDANCE, step=0.5, value=default(studio, "image", call, "guidance"), label="Guidance (CFG scale)")
-        size_note = "0 = the input image's size" if img2img else "0 = the model's native size"
+            steps = Slider(1, MAX_STEPS, step=1, value=default(studio, "image", call, "steps"), label=t("img_steps"))
+            guidance = Slider(0, MAX_GUIDANCE, step=0.5, value=default(studio, "image", call, "guidance"), label=t("img_guidance"))
         with gr.Row():
-            width = Slider(0, MAX_SIZE, step=8, value=0, label=f"Width ({size_note})")
-            height = Slider(0, MAX_SIZE, step=8, value=0, label=f"Height ({size_note})")
+            width = Slider(0, MAX_SIZE, step=8, value=0, label=t(f"img_width_{size}"))
+            height = Slider(0, MAX_SIZE, step=8, value=0, label=t(f"img_height_{size}"))
         with gr.Row():
-            seed = Number(value=-1, precision=0, label="Seed (-1 = random)")
-            batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "image", call, "batch_size"), label="Batch size")
+            seed = Number(value=-1, precision=0, label=t("img_seed"))
+            batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "image", call, "batch_size"), label=t("img_batch"))
         with gr.Row():
-            scheduler = gr.Dropdown(["default", *SCHEDULERS], value="default", label="Sampler")
+            scheduler = gr.Dropdown(["default", *SCHEDULERS], value="default", label=t("img_sampler"))
             preview_every = Slider(0, MAX_STEPS, step=1, value=default(studio, "image", call, "preview_every"),
-                                   label="Show every Nth step (0 = off): noise turning into an image")
+                                   label=t("img_preview_every"))
     return [steps, guidance, width, height, seed, batch_size, scheduler, preview_every]
 
 
@@ -47,21 +73,21 @@ def _stream(studio, operation, *args, **settings):
 
 def _outputs():
     with gr.Column(scale=1):
-        gallery = gr.Gallery(label="Images", format="png", columns=2, height="auto")
-        previews = gr.Gallery(label="Steps", columns=8, rows=1, height="auto")
-        recipe = gr.JSON(label="Recipe", open=False)
+        gallery = gr.Gallery(label=t("img_images"), format="png", columns=2, height="auto")
+        previews = gr.Gallery(label=t("img_steps_strip"), columns=8, rows=1, height="auto")
+        recipe = gr.JSON(label=t("img_recipe"), open=False)
     return [gallery, previews, recipe]
 
 
 def text_to_image_tab(studio, gpu: dict) -> None:
     from pipelines.image import TextToImage
 
-    with gr.Tab("Text → Image", id="text_to_image"):
+    with gr.Tab(t("tab_t2i"), id="text_to_image"):
         with gr.Row():
             with gr.Column(scale=1):
-                prompt = gr.Textbox(label="Prompt", lines=3, placeholder="a red fox in the snow, watercolor")
-                negative_prompt = gr.Textbox(label="Negative prompt", value="", placeholder="blurry, low quality")
-                run = gr.Button("Generate", variant="primary")
+                prompt = gr.Textbox(label=t("img_prompt"), lines=3, placeholder="a red fox in the snow, watercolor")
+                negative_prompt = gr.Textbox(label=t("img_negative"), value="", placeholder="blurry, low quality")
+                run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, TextToImage.__call__, img2img=False)
             outputs = _outputs()
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
@@ -81,15 +107,15 @@ def text_to_image_tab(studio, gpu: dict) -> None:
 def image_to_image_tab(studio, gpu: dict) -> None:
     from pipelines.image import ImageToImage
 
-    with gr.Tab("Image → Image", id="image_to_image"):
+    with gr.Tab(t("tab_i2i"), id="image_to_image"):
         with gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(label="Image", type="pil", image_mode=None, sources=["upload", "clipboard"])
-                prompt = gr.Textbox(label="Prompt", lines=2, placeholder="a watercolor fox")
-                negative_prompt = gr.Textbox(label="Negative prompt", value="")
+                image = gr.Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+                prompt = gr.Textbox(label=t("img_prompt"), lines=2, placeholder="a watercolor fox")
+                negative_prompt = gr.Textbox(label=t("img_negative"), value="")
                 strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", ImageToImage.__call__, "strength"),
-                                  label="Strength (how much of the image is redrawn)")
-                run = gr.Button("Generate", variant="primary")
+                                  label=t("img_strength"))
+                run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, ImageToImage.__call__, img2img=True)
             outputs = _outputs()
 
