@@ -58,11 +58,14 @@ def test_seed_is_drawn_and_recorded_when_absent(studio):
     assert np.array_equal(pixels(result), pixels(again))
 
 
-def test_batch_image_i_equals_single_run_with_seed_plus_i(studio):
+def test_batch_image_i_matches_single_run_with_seed_plus_i(studio):
     batch = studio.text_to_image("a fox", **{**FOX, "seed": 10}, batch_size=2)
     second = studio.text_to_image("a fox", **{**FOX, "seed": 11})
     assert batch.seeds == [10, 11]
-    assert np.array_equal(pixels(batch, 1), pixels(second))
+    # Same starting noise; the UNet's matmuls round differently at another batch
+    # size, so pixels may differ by one level at most.
+    difference = np.abs(pixels(batch, 1).astype(int) - pixels(second).astype(int))
+    assert difference.max() <= 1
 
 
 def test_scheduler_choice_changes_the_sampler(studio):
