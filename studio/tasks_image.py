@@ -68,3 +68,22 @@ class ImageTasks(StudioBase):
         key = self._key("image_to_image", model)
         with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
             return self._finish(pipe(image, prompt, **settings))
+
+    def upscale(self, image, scale: int | None = None, *, tile: int | None = None):
+        """Upscale `image` x2 or x4 with the preset's Swin2SR model, `tile` input pixels at a time."""
+        from pipelines.upscale import Upscaler
+
+        settings = self._settings("upscale", Upscaler.__call__, dict(scale=scale, tile=tile))
+        with self._guard("upscaling"), self._use("upscale", self.model_ref("upscale"), Upscaler.from_pretrained) as upscaler:
+            return self._finish(upscaler(image, **settings))
+
+    def vae_latents(self, image):
+        """The image model's VAE at work: `image` encoded to latents, their channels, and decoded back."""
+        from pipelines.image import TextToImage
+        from pipelines.latents import explore
+
+        model = self.model_ref("image")
+        with self._guard("encoding the image"), self._use("text_to_image", model, TextToImage.from_pretrained) as t2i:
+            view = explore(t2i.pipe, image, model=model)
+        self._finish(view)
+        return view
