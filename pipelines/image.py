@@ -107,13 +107,6 @@ class _Diffusion:
             self.pipe.scheduler = cls.from_config(self._default_scheduler.config, **options)
         return scheduler_name(self.pipe.scheduler)
 
-    def _generators(self, seed: int, batch_size: int):
-        # One generator per image, seeds seed, seed+1, ...: image i of a batch equals
-        # a single-image run with seed+i. A lone generator matches a plain diffusers call.
-        seeds = [seed + i for i in range(batch_size)]
-        gens = [generator(self.device, s) for s in seeds]
-        return seeds, gens[0] if batch_size == 1 else gens
-
     def _notices(self, prompt: str) -> list[str]:
         tokenizer = self.pipe.tokenizer
         if tokenizer is not None and len(tokenizer(prompt).input_ids) > tokenizer.model_max_length:
@@ -153,26 +146,35 @@ class _Diffusion:
         return self.pipe.image_processor.postprocess(pixels, output_type="pil")
 
     def _run(self, call_kwargs: dict, params: dict, seed: int, callback, preview_every: int) -> ImageResult:
+        # One generator per image, seeds seed, seed+1, ...: image i of a batch starts
+        # from the noise of a single-image run with seed+i.
+        seeds = [seed + i for i in range(params["batch_size"])]
+        images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback, preview_every)
+        return ImageResult(images=images, seeds=seeds, params={**recipe, "seed": seed}, previews=previews)
+
+    def _generate(self, prompts: list[str], seeds: list[int], params: dict, call_kwargs: dict, callback, preview_every: int):
+        """One diffusers call: len(seeds) images over `prompts` (each repeated equally)."""
         previews: list = []
         scheduler = self._use_scheduler(params["scheduler"])
-        seeds, gens = self._generators(seed, params["batch_size"])
-        notices = self._notices(params["prompt"])
+        # A lone generator, not a list of one, so a single image equals a plain diffusers call.
+        gens = [generator(self.device, s) for s in seeds]
+        notices = sorted({notice for prompt in prompts for notice in self._notices(prompt)})
         total = self._denoising_steps(params)
-        on_step = self._step_callback(callback, preview_every, total, previews)
+        negative = params["negative_prompt"] or None
         output = self.pipe(
-            prompt=params["prompt"],
-            negative_prompt=params["negative_prompt"] or None,
+            prompt=prompts if len(prompts) > 1 else prompts[0],
+            negative_prompt=[negative] * len(prompts) if negative and len(prompts) > 1 else negative,
             num_inference_steps=params["steps"],
             guidance_scale=params["guidance"],
-            num_images_per_prompt=params["batch_size"],
-            generator=gens,
-            callback_on_step_end=on_step,
+            num_images_per_prompt=len(seeds) // len(prompts),
+            generator=gens[0] if len(gens) == 1 else gens,
+            callback_on_step_end=self._step_callback(callback, preview_every, total, previews),
             **call_kwargs,
         )
-        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler, "seed": seeds[0]}
+        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler}
         if notices:
             recipe["notices"] = notices
-        return ImageResult(images=list(output.images), seeds=seeds, params=recipe, previews=previews)
+        return list(output.images), recipe, previews
 
     def _denoising_steps(self, params: dict) -> int:
         return params["steps"]
@@ -225,6 +227,32 @@ class TextToImage(_Diffusion):
         seed = checks.seed(seed)
         params.update(width=width, height=height)
         return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
+
+    def many(self, prompts: list[str], seeds: list[int], **settings) -> list[ImageResult]:
+        """One image per (prompt, seed) pair in a single batched call; `settings` as for `__call__`.
+
+        For job runners: equal settings, different prompts and seeds, one pass of the model.
+        """
+        if not prompts or len(prompts) != len(seeds):
+            raise ValueError(f"prompts and seeds must be non-empty lists of one length, got {len(prompts)} and {len(seeds)}")
+        if len(prompts) > MAX_BATCH:
+            raise ValueError(f"prompts must hold at most {MAX_BATCH} prompts, got {len(prompts)}")
+        if settings.get("batch_size", 1) != 1:
+            raise ValueError(f"batch_size must be 1 with many(), got {settings['batch_size']}")
+        width, height = settings.pop("width", None), settings.pop("height", None)
+        params = self._check_common(prompts[0], settings.pop("negative_prompt", ""), settings.pop("steps", 25),
+                                    settings.pop("guidance", 7.5), 1, settings.pop("scheduler", None))
+        if settings:
+            raise ValueError(f"unknown setting {sorted(settings)[0]!r} for many()")
+        prompts = [checks.text("prompt", p, max_chars=MAX_PROMPT_CHARS) for p in prompts]
+        seeds = [checks.seed(s) for s in seeds]
+        width, height = self._check_size(width or self.native_size, height or self.native_size)
+        params.update(width=width, height=height)
+        images, recipe, _ = self._generate(prompts, seeds, params, {"width": width, "height": height}, None, 0)
+        return [
+            ImageResult(images=[image], seeds=[seed], params={**recipe, "prompt": prompt, "seed": seed})
+            for image, prompt, seed in zip(images, prompts, seeds, strict=True)
+        ]
 
 
 class ImageToImage(_Diffusion):

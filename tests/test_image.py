@@ -157,3 +157,16 @@ def test_fit_size_keeps_aspect_within_bounds():
     assert fit_size(500, 300) == (496, 296)
     assert fit_size(4000, 2000) == (2048, 1024)
     assert fit_size(20, 40) == (64, 128)
+
+
+def test_many_prompts_in_one_pass_match_single_runs(studio):
+    from pipelines.image import TextToImage
+
+    model = studio.model_ref("image")
+    with studio._use("text_to_image", model, TextToImage.from_pretrained) as pipe:
+        results = pipe.many(["a fox", "a cat"], [5, 9], steps=2)
+    assert [r.params["prompt"] for r in results] == ["a fox", "a cat"]
+    assert [r.seeds for r in results] == [[5], [9]]
+    for result in results:
+        alone = studio.text_to_image(result.params["prompt"], seed=result.seeds[0], steps=2)
+        assert np.abs(pixels(result).astype(int) - pixels(alone).astype(int)).max() <= 1
