@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"studio {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
     _add_serve(verbs)
+    _add_batch(verbs)
     for name in OPERATIONS:
         method = getattr(Studio, name, None)
         if method is not None:
@@ -81,6 +82,28 @@ def _serve(args) -> None:
 
     launch(Studio(preset=args.preset), host=args.host, port=args.port, concurrency=args.concurrency,
            queue_size=args.queue_size, max_file_size=args.max_file_size)
+
+
+def _add_batch(verbs) -> None:
+    batch = verbs.add_parser("batch", help="run a JSONL file of jobs (also under torchrun / accelerate launch)",
+                             description="Each line: {\"task\": \"text_to_image\", \"prompt\": \"...\", \"seed\": 1}. "
+                             "The file is checked first; re-running skips finished jobs.")
+    _common(batch)
+    batch.add_argument("jobs", metavar="JOBS.jsonl")
+    batch.add_argument("--out", required=True, help="folder for the outputs and manifest.jsonl")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument("--threads", type=int, help="CPU threads per process (default 1, so outputs do not depend on the process count)")
+    batch.set_defaults(handler=_batch)
+
+
+def _batch(args) -> None:
+    from studio.batch import run_batch
+
+    counts = run_batch(args.jobs, args.out, preset=args.preset, progress=not args.no_progress, threads=args.threads)
+    who = f"batch [process {counts['rank']}]" if counts["processes"] > 1 else "batch"
+    print(f"{who}: {counts['done']} done, {counts['failed']} failed, {counts['skipped']} already done", file=sys.stderr)
+    if counts["failed"]:
+        raise SystemExit(1)
 
 
 def _add_operation(verbs, name: str, method) -> None:

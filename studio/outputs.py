@@ -139,3 +139,11 @@ def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
 SAVERS = {
     "ImageResult": "studio.save_image",
 }
+
+
+def save_in(result: Any, folder: Path, **options) -> list[Path]:
+    """Write `result` directly into `folder` (no folder of the day), its recipe embedded."""
+    kind = type(result).__name__
+    if kind not in SAVERS:
+        raise ValueError(f"cannot save a {kind}; save() takes the result of a studio operation")
+    return importlib.import_module(SAVERS[kind]).save(result, Path(folder), **options)

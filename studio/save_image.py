@@ -32,7 +32,8 @@ def save(result: ImageResult, folder: Path) -> list[Path]:
         info = PngImagePlugin.PngInfo()
         info.add_text("parameters", format_infotext(recipe))
         info.add_itxt(RECIPE_CHUNK, json.dumps(recipe, ensure_ascii=False))
-        label = f"{recipe.get('task', 'image')}-{recipe['seed']}-{slug(recipe.get('prompt', ''))}"
+        parts = [recipe.get("task", "image"), recipe.get("seed"), recipe.get("prompt") and slug(recipe["prompt"])]
+        label = "-".join(str(part) for part in parts if part not in (None, ""))
         paths += write_files(folder, label, {".png": lambda file, image=image, info=info: image.save(file, "PNG", pnginfo=info)})
     return paths
 
