@@ -23,7 +23,7 @@ OPERATIONS = [
     "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale",
     "text_to_speech", "speech_to_text", "text_to_music", "continue_music", "translate_speech",
 ]
-SKIPPED = {"self", "callback"}
+SKIPPED = {"self", "callback", "stop"}
 
 
 def main(argv: list[str] | None = None) -> None:

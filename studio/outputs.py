@@ -138,6 +138,8 @@ def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
 # result type -> module with save(result, folder) -> paths and read(path) -> recipe | None
 SAVERS = {
     "ImageResult": "studio.save_image",
+    "TextResult": "studio.save_text",
+    "TokenTable": "studio.save_text",
 }
 
 

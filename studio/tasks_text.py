@@ -2,8 +2,131 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from studio.base import StudioBase
+
+SIBLINGS = ("chat", "text_to_text", "next_token")
 
 
 class TextTasks(StudioBase):
-    pass
+    def chat(
+        self,
+        messages: list[dict] | str,
+        *,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        seed: int | None = None,
+        stop=None,
+    ):
+        """The assistant's reply to a conversation, as a TextResult.
+
+        `messages`: [{"role": "system"|"user"|"assistant", "content": "..."}], ending
+        with a user message; a plain text is one user message. `temperature` 0 is
+        greedy decoding. `seed` None or -1 draws one (recorded in the result).
+        `stop`: a threading.Event (or a function returning True) that ends the
+        reply at the next token. Turns that outgrow the model's context are left
+        out, oldest first, never the system prompt (`params["notices"]` says so).
+        """
+        given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
+                     max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
+        settings = self._text_settings("chat", given)
+        with self._language_model("chatting") as model:
+            return self._finish(model.chat(messages, **settings))
+
+    def stream_chat(
+        self,
+        messages: list[dict] | str,
+        *,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        seed: int | None = None,
+        stop=None,
+    ):
+        """The reply of `chat`, as an iterator of text pieces while they are generated.
+
+        The pieces join to the reply `chat` gives for the same seed; the
+        TextResult is in the iterator's `.result` once it is exhausted. Bad input
+        raises here; the model loads on the first piece. `close()` stops it.
+        """
+        from pipelines.text import LanguageModel, TextStream
+
+        given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
+                     max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
+        settings = self._text_settings("chat", given)
+        LanguageModel.check_chat(messages, **settings)
+
+        def pieces():
+            with self._language_model("chatting") as model:
+                stream = model.chat(messages, stream=True, **settings)
+                yield from stream
+            return self._finish(stream.result)
+
+        return TextStream(pieces())
+
+    def text_to_text(
+        self,
+        text: str,
+        *,
+        mode: str | None = None,
+        target_language: str | None = None,
+        instruction: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        seed: int | None = None,
+        stop=None,
+    ):
+        """`text` continued, rewritten, summarized or translated, as a TextResult.
+
+        `mode`: continue | rewrite | summarize | translate | instruct (prompts in
+        presets/prompts/text_modes.toml). `target_language`: a code or English
+        name ("fr", "French") for translate. `instruction`: a free instruction
+        added to the mode's prompt (the whole task in mode instruct).
+        """
+
+        given = dict(mode=mode, target_language=target_language, instruction=instruction, temperature=temperature, top_p=top_p,
+                     top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
+        settings = self._text_settings("text_to_text", given)
+        with self._language_model("transforming text") as model:
+            return self._finish(model.text_to_text(text, **settings))
+
+    def next_token(self, text: str, *, top_k: int | None = None, append: str | None = None):
+        """The `top_k` most likely next tokens of `text`: [(token, probability), ...], most likely first.
+
+        Computed from the model's logits; the top row is the token greedy decoding
+        picks. Step mode: `append` (a token of the previous table) is added to
+        `text` first; the new text is in `params["text"]`.
+        """
+
+        settings = self._text_settings("next_token", dict(top_k=top_k, append=append))
+        if top_k is None:
+            settings.pop("top_k", None)  # the preset's top_k is the sampling one, not the table's size
+        with self._language_model("predicting the next token") as model:
+            return self._finish(model.next_token(text, **settings))
+
+    def _text_settings(self, operation: str, given: dict):
+        """`_settings` for one of the language model's operations; they share [text.defaults]."""
+        from pipelines.text import LanguageModel
+
+        call = getattr(LanguageModel, operation)
+        siblings = tuple(getattr(LanguageModel, name) for name in SIBLINGS if name != operation)
+        return self._settings("text", call, given, siblings=siblings)
+
+    @contextmanager
+    def _language_model(self, doing: str):
+        """The preset's language model, held for one call; out of memory while `doing` becomes a clear error."""
+        from pipelines.text import LanguageModel
+
+        with self._guard(doing), self._use("text", self.model_ref("text"), LanguageModel.from_pretrained, language_model=True) as model:
+            yield model

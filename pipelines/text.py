@@ -1,0 +1,472 @@
+"""Chat, text-to-text and the next-token view over a transformers causal LM.
+
+Any causal LM with a chat template (SmolLM2, Qwen2.5, Llama 3 instruct, a local
+folder) loads through `LanguageModel.from_pretrained`; `next_token` and the
+`continue` mode work without a template.
+
+A reply goes: 1. check the inputs, 2. fit the conversation into the context
+(the oldest turns leave first, never the system prompt), 3. seed torch's
+generator, 4. `generate` with the model's own generation config (its end
+tokens and suppressed tokens) overridden by the sampling settings, 5. record
+the recipe. Streaming runs the same `generate` in a thread with a
+`TextIteratorStreamer`, so its pieces join to the non-streamed reply. A stop
+request is checked after every token by a `StoppingCriteria`.
+
+transformers' `generate` draws from torch's global generator (it takes no
+generator of its own): the seed is set right before it, and the model cache
+runs one call per model at a time.
+
+torch and transformers are imported inside the methods, so importing this
+module (the UI reads the signatures for its defaults) stays cheap.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any
+
+from pipelines import checks
+from pipelines.devices import pick_device, pick_dtype
+from pipelines.loading import SAFE_LOAD, load
+from pipelines.results import TextResult
+from pipelines.text_modes import load_modes
+
+ROLES = ("system", "user", "assistant")
+MAX_MESSAGES = 500
+MAX_MESSAGE_CHARS = 20_000
+MAX_TEXT_CHARS = 20_000
+MAX_NEW_TOKENS = 4096
+MAX_TEMPERATURE = 2.0
+MAX_TOP_K = 1000
+MAX_REPETITION_PENALTY = 2.0
+MAX_TABLE_ROWS = 100
+MAX_TOKEN_CHARS = 200
+HUGE = 10**8  # tokenizers without a limit report model_max_length as 1e30
+
+# stop: a threading.Event, or a function returning True to stop; checked after every token.
+Stop = Any
+
+
+class TextStream(Iterator[str]):
+    """The pieces of a reply as they are generated; `result` (a TextResult) once they are all out.
+
+    `close()` (or leaving a `for` loop over it and dropping it) stops the
+    generation at its next token.
+    """
+
+    def __init__(self, pieces: Generator[str, None, Any]):
+        self._pieces = pieces
+        self.result: Any = None
+
+    def __iter__(self) -> TextStream:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._pieces)
+        except StopIteration as end:
+            if end.value is not None:
+                self.result = end.value
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._pieces.close()
+
+
+class TokenTable(list):
+    """Rows `(token, probability)` of the most likely next tokens, most likely first; `params` is the recipe."""
+
+    def __init__(self, rows: list[tuple[str, float]], params: dict[str, Any]):
+        super().__init__(rows)
+        self.params = params
+
+    @property
+    def text(self) -> str:
+        """The table as lines of text: `' amie'  35.2%`."""
+        return "\n".join(f"{token!r:<24} {probability:7.2%}" for token, probability in self)
+
+
+def check_messages(messages: Any, system_prompt: Any = "") -> list[dict[str, str]]:
+    """The conversation as plain `{"role", "content"}` dicts, the system prompt first.
+
+    A text is one user message. Contents may be strings or lists of parts
+    (`{"type": "text", "text": ...}`, as gradio and the OpenAI format give them).
+    """
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    if not isinstance(messages, (list, tuple)):
+        raise ValueError(f"messages must be a list of {{'role', 'content'}} dicts or a text, got {type(messages).__name__}")
+    if not messages:
+        raise ValueError("messages is empty: the conversation needs at least one user message")
+    if len(messages) > MAX_MESSAGES:
+        raise ValueError(f"messages has {len(messages)} messages; the limit is {MAX_MESSAGES}")
+    system_prompt = checks.text("system_prompt", system_prompt, max_chars=MAX_MESSAGE_CHARS, allow_empty=True)
+    conversation = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
+            raise ValueError(f"{where} must be a dict with 'role' and 'content', got {str(message)[:60]!r}")
+        role = message["role"]
+        if role not in ROLES:
+            raise ValueError(f"{where} has unknown role {str(role)[:40]!r}; choose one of: {', '.join(ROLES)}")
+        if role == "system" and (i > 0 or system_prompt):
+            raise ValueError(f"{where} is a system message; the system prompt comes once, first (or as system_prompt)")
+        content = checks.text(f"{where} content", _plain_text(where, message["content"]),
+                              max_chars=MAX_MESSAGE_CHARS, allow_empty=role == "assistant")
+        conversation.append({"role": role, "content": content})
+    if conversation[-1]["role"] != "user":
+        raise ValueError(f"messages must end with a user message, got a final {conversation[-1]['role']!r} message")
+    return conversation
+
+
+def _plain_text(where: str, content: Any) -> Any:
+    if isinstance(content, (list, tuple)):
+        if not all(isinstance(part, Mapping) and part.get("type") == "text" for part in content):
+            raise ValueError(f"{where} content holds parts other than text; the language model reads text only")
+        return "".join(str(part.get("text", "")) for part in content)
+    return content
+
+
+def check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed) -> dict[str, Any]:
+    """The sampling settings in canonical types, the seed drawn when None or -1."""
+    return {
+        "temperature": checks.number("temperature", temperature, low=0.0, high=MAX_TEMPERATURE),
+        "top_p": checks.number("top_p", top_p, low=0.0, high=1.0, low_open=True),
+        "top_k": checks.integer("top_k", top_k, low=1, high=MAX_TOP_K),
+        "max_new_tokens": checks.integer("max_new_tokens", max_new_tokens, low=1, high=MAX_NEW_TOKENS),
+        "repetition_penalty": checks.number("repetition_penalty", repetition_penalty, low=1.0, high=MAX_REPETITION_PENALTY),
+        "seed": checks.seed(seed),
+    }
+
+
+def _stop_check(stop: Stop) -> Callable[[], bool] | None:
+    if stop is None:
+        return None
+    if callable(getattr(stop, "is_set", None)):
+        return stop.is_set
+    if callable(stop):
+        return stop
+    raise ValueError(f"stop must be a threading.Event or a function returning True to stop, got {type(stop).__name__}")
+
+
+def _stopping_criteria(should_stop: Callable[[], bool]):
+    """A StoppingCriteria asking `should_stop()` after every token; `.fired` once it said yes."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class StopRequested(StoppingCriteria):
+        fired = False
+
+        def __call__(self, input_ids, scores, **kwargs):
+            self.fired = self.fired or bool(should_stop())
+            return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
+
+    return StopRequested()
+
+
+class LanguageModel:
+    """One causal LM and its tokenizer, serving chat, text-to-text and the next-token view."""
+
+    def __init__(self, model, tokenizer, name: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = str(model.device)
+
+    @classmethod
+    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> LanguageModel:
+        device = pick_device(device or "auto")
+        dtype = pick_dtype(device, dtype, language_model=True)
+
+        def loader(name: str):
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(name)
+            lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+            return lm.to(device).eval(), tokenizer
+
+        lm, tokenizer = load(model, "text generation", loader)
+        return cls(lm, tokenizer, model)
+
+    def modules(self) -> list:
+        """The torch modules holding weights (the model cache counts their memory)."""
+        return [self.model]
+
+    @property
+    def context_length(self) -> int:
+        """Tokens the model reads at most: prompt and reply together."""
+        limits = [getattr(self.model.config, "max_position_embeddings", None), getattr(self.tokenizer, "model_max_length", None)]
+        limits = [int(n) for n in limits if isinstance(n, (int, float)) and 0 < n < HUGE]
+        return min(limits, default=HUGE)
+
+    # -- chat -------------------------------------------------------------------
+
+    def chat(
+        self,
+        messages: list[dict] | str,
+        *,
+        system_prompt: str = "",
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        top_k: int = 50,
+        max_new_tokens: int = 512,
+        repetition_penalty: float = 1.0,
+        seed: int | None = None,
+        stop: Stop = None,
+        stream: bool = False,
+    ) -> TextResult | TextStream:
+        """The assistant's reply to `messages` (roles system, user, assistant; a text is one user message).
+
+        `temperature` 0 is greedy decoding; above 0 samples with `top_p` and `top_k`.
+        With `stream=True` returns a `TextStream` of text pieces instead.
+        When the conversation outgrows the context, the oldest turns are left out
+        (never the system prompt) and `params["notices"]` says so.
+        """
+        system_prompt = checks.text("system_prompt", system_prompt, max_chars=MAX_MESSAGE_CHARS, allow_empty=True)
+        conversation = check_messages(messages, system_prompt)
+        sampling = check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed)
+        self._check_room(sampling["max_new_tokens"])
+        should_stop = _stop_check(stop)
+        kept, dropped = self.fit_context(conversation, sampling["max_new_tokens"])
+        inputs = self._chat_inputs(kept)
+        params = {"task": "chat", "model": self.name, "messages": conversation[1:] if system_prompt else conversation,
+                  "system_prompt": system_prompt, **sampling}
+        notices = []
+        if dropped:
+            params["dropped_messages"] = dropped
+            notices.append(f"the conversation is longer than the model's context ({self.context_length} tokens, "
+                           f"with room for max_new_tokens={sampling['max_new_tokens']}): the {dropped} oldest "
+                           f"message{'s' if dropped > 1 else ''} after the system prompt were left out")
+        return self._generate(inputs, params, notices, should_stop, stream)
+
+    @classmethod
+    def check_chat(cls, messages: Any, **settings: Any) -> None:
+        """Raise what `chat` would for bad input, without a model (the context is checked by `chat`)."""
+        bound = inspect.signature(cls.chat).bind(None, messages, **settings)
+        bound.apply_defaults()
+        given = bound.arguments
+        check_messages(messages, checks.text("system_prompt", given["system_prompt"], max_chars=MAX_MESSAGE_CHARS, allow_empty=True))
+        check_sampling(*(given[k] for k in ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed")))
+        _stop_check(given["stop"])
+
+    def fit_context(self, conversation: list[dict[str, str]], max_new_tokens: int) -> tuple[list[dict[str, str]], int]:
+        """The messages that fit with room for `max_new_tokens`, and how many of the oldest were left out.
+
+        The system prompt always stays; the kept turns start with a user message
+        (chat templates expect user and assistant turns to alternate from a user turn).
+        """
+        budget = self.context_length - max_new_tokens
+        system = conversation[:1] if conversation[0]["role"] == "system" else []
+        turns = conversation[len(system):]
+        if self._prompt_length(conversation) <= budget:
+            return conversation, 0
+        starts = [i for i, message in enumerate(turns) if message["role"] == "user" and i > 0]
+        last = len(turns) - 1
+        needed = self._prompt_length(system + turns[last:])
+        if needed > budget:
+            raise ValueError(
+                f"messages[{last}] does not fit in the model's context: with the system prompt and the chat "
+                f"template it takes {needed} tokens, and the model's {self.context_length}-token context leaves "
+                f"{budget} after max_new_tokens={max_new_tokens}; shorten it (or the system prompt) or lower max_new_tokens"
+            )
+        # Fewer turns, shorter prompt: the first start that fits is found by bisection.
+        low, high = 0, len(starts) - 1
+        while low < high:
+            middle = (low + high) // 2
+            if self._prompt_length(system + turns[starts[middle]:]) <= budget:
+                high = middle
+            else:
+                low = middle + 1
+        return system + turns[starts[low]:], starts[low]
+
+    def _prompt_length(self, conversation: list[dict[str, str]]) -> int:
+        return int(self._chat_inputs(conversation)["input_ids"].shape[1])
+
+    def _chat_inputs(self, conversation: list[dict[str, str]]):
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ValueError(
+                f"model {self.name!r} has no chat template, so it cannot chat; use an instruct model "
+                "(text_to_text mode 'continue' and next_token work with any causal LM)"
+            )
+        try:
+            return self.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        except Exception as error:  # jinja's TemplateError: the template refuses this conversation's shape
+            if type(error).__name__ != "TemplateError":
+                raise
+            raise ValueError(f"model {self.name!r}'s chat template refused the messages: {error}") from error
+
+    def _check_room(self, max_new_tokens: int) -> None:
+        if max_new_tokens >= self.context_length:
+            raise ValueError(
+                f"max_new_tokens must be between 1 and {self.context_length - 1} for this model's "
+                f"{self.context_length}-token context, got {max_new_tokens}"
+            )
+
+    # -- text to text -------------------------------------------------------------
+
+    def text_to_text(
+        self,
+        text: str,
+        *,
+        mode: str = "continue",
+        target_language: str = "en",
+        instruction: str = "",
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        top_k: int = 50,
+        max_new_tokens: int = 512,
+        repetition_penalty: float = 1.0,
+        seed: int | None = None,
+        stop: Stop = None,
+    ) -> TextResult:
+        """`text` continued, rewritten, summarized, translated (into `target_language`) or changed by `instruction`.
+
+        Modes and their prompts: presets/prompts/text_modes.toml. `continue` feeds
+        the text as written (no chat template) and returns what comes next; the
+        other modes return the model's answer. `instruction` adds a free
+        instruction to any chat mode; mode `instruct` is the instruction alone.
+        """
+        checks.text("text", text, max_chars=MAX_TEXT_CHARS)
+        modes = load_modes()
+        chosen = modes.mode(mode)
+        language = modes.language(target_language)
+        instruction = checks.text("instruction", instruction, max_chars=MAX_MESSAGE_CHARS, allow_empty=True)
+        if chosen.requires_instruction and not instruction:
+            raise ValueError(f"instruction is empty; mode {chosen.name!r} needs one (e.g. 'Make it a haiku')")
+        if not chosen.prompt and instruction:
+            raise ValueError(f"instruction does not apply to mode {chosen.name!r}, which continues the text as written; "
+                             "choose rewrite, summarize, translate or instruct")
+        sampling = check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed)
+        self._check_room(sampling["max_new_tokens"])
+        should_stop = _stop_check(stop)
+        if chosen.prompt:
+            inputs = self._chat_inputs(modes.messages(chosen, text.strip(), language, instruction))
+        else:
+            inputs = self.tokenizer(text, return_tensors="pt")  # as written: a trailing space changes the next token
+        length = int(inputs["input_ids"].shape[1])
+        if length + sampling["max_new_tokens"] > self.context_length:
+            raise ValueError(
+                f"text is too long for the model's context: its prompt takes {length} tokens, and the "
+                f"{self.context_length}-token context leaves {self.context_length - sampling['max_new_tokens']} "
+                f"after max_new_tokens={sampling['max_new_tokens']}; shorten it or lower max_new_tokens"
+            )
+        params = {"task": "text_to_text", "model": self.name, "text": text, "mode": chosen.name,
+                  "target_language": language, "instruction": instruction, **sampling}
+        return self._generate(inputs, params, [], should_stop, stream=False)
+
+    # -- generation ---------------------------------------------------------------
+
+    def _generate(self, inputs, params: dict[str, Any], notices: list[str], should_stop, stream: bool):
+        import torch
+
+        inputs = inputs.to(self.device)
+        closing = threading.Event()  # set when a stream's consumer leaves early
+        criteria = _stopping_criteria(lambda: closing.is_set() or bool(should_stop and should_stop()))
+        config = self._generation_config(params)
+        kwargs = {**inputs, "generation_config": config, "stopping_criteria": [criteria]}
+        prompt_length = int(inputs["input_ids"].shape[1])
+
+        def finish(text: str, sequences) -> TextResult:
+            new = sequences[0, prompt_length:].tolist()
+            ends = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
+            if criteria.fired:
+                reason = "stopped"
+                notices.append(f"stopped on request after {len(new)} tokens")
+            elif new and new[-1] in ends:
+                reason = "end"
+            else:
+                reason = "length"
+                notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
+            recipe = {**params, "tokens": len(new), "finish_reason": reason}
+            if notices:
+                recipe["notices"] = notices
+            return TextResult(text=text, params=recipe)
+
+        if stream:
+            return TextStream(self._stream(kwargs, params["seed"], closing, finish))
+        with torch.inference_mode():
+            torch.manual_seed(params["seed"])
+            sequences = self.model.generate(**kwargs)
+        return finish(self.tokenizer.decode(sequences[0, prompt_length:], skip_special_tokens=True), sequences)
+
+    def _generation_config(self, params: dict[str, Any]):
+        # The model's own config keeps its end tokens and suppressed tokens; sampling comes from the call.
+        config = copy.deepcopy(self.model.generation_config)
+        sampling = {"do_sample": True, "temperature": params["temperature"], "top_p": params["top_p"], "top_k": params["top_k"]}
+        if params["temperature"] == 0:
+            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        config.update(max_new_tokens=params["max_new_tokens"], repetition_penalty=params["repetition_penalty"],
+                      num_beams=1, **sampling)
+        return config
+
+    def _stream(self, kwargs: dict, seed: int, closing: threading.Event, finish) -> Generator[str, None, TextResult]:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                with torch.inference_mode():
+                    torch.manual_seed(seed)
+                    outcome["sequences"] = self.model.generate(**kwargs, streamer=streamer)
+            except BaseException as error:  # raised again in the consumer's thread
+                outcome["error"] = error
+                streamer.end()
+
+        thread = threading.Thread(target=work, daemon=True, name="studio-text-generation")
+        thread.start()
+        pieces = []
+        try:
+            for piece in streamer:
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+        finally:
+            closing.set()  # harmless once generate is done; stops it at the next token otherwise
+            thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return finish("".join(pieces), outcome["sequences"])
+
+    # -- the next token -------------------------------------------------------------
+
+    def next_token(self, text: str, *, top_k: int = 10, append: str = "") -> TokenTable:
+        """The `top_k` most likely next tokens of `text` with their probabilities, most likely first.
+
+        Step mode: `append` (a token from the previous table) is added to `text`
+        first, so a caller walks through generation one token at a time. The
+        probabilities come from the model's logits after its own generation rules
+        (suppressed tokens get 0), so the top row is the token greedy decoding picks.
+        """
+        checks.text("text", text, max_chars=MAX_TEXT_CHARS)
+        top_k = checks.integer("top_k", top_k, low=1, high=MAX_TABLE_ROWS)
+        if not isinstance(append, str) or "\x00" in append or len(append) > MAX_TOKEN_CHARS:
+            raise ValueError(f"append must be a token (text of at most {MAX_TOKEN_CHARS} characters), got {str(append)[:60]!r}")
+        text = text + append  # as written: the step's token keeps its leading space
+        inputs = self.tokenizer(text, return_tensors="pt").to(self.device)
+        length = int(inputs["input_ids"].shape[1])
+        if length >= self.context_length:
+            raise ValueError(f"text is {length} tokens long; the model's context holds {self.context_length - 1} before the next token")
+        probabilities = self._next_probabilities(inputs)
+        values, ids = probabilities.topk(min(top_k, probabilities.numel()))
+        rows = [(self.tokenizer.decode([i]), float(p)) for i, p in zip(ids.tolist(), values.tolist(), strict=True) if p > 0]
+        params = {"task": "next_token", "model": self.name, "text": text, "top_k": top_k}
+        if append:
+            params["appended"] = append
+        return TokenTable(rows, params)
+
+    def _next_probabilities(self, inputs):
+        import torch
+
+        # One greedy step of generate: its scores are the logits after the model's own
+        # processors (suppressed tokens, ...), exactly what greedy decoding takes the argmax of.
+        config = self._generation_config({"temperature": 0, "top_p": None, "top_k": None, "max_new_tokens": 1, "repetition_penalty": 1.0})
+        config.update(output_scores=True, return_dict_in_generate=True)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, generation_config=config)
+        return torch.softmax(output.scores[0][0].float(), dim=-1)
