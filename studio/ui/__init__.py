@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import image_tabs
+from studio.ui import header, history, image_tabs, image_tools
 from studio.ui.i18n import translations
 
 TITLE = "Studio"
@@ -18,13 +18,22 @@ TITLE = "Studio"
 def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
     gpu = {"concurrency_id": "device", "concurrency_limit": concurrency_limit}
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(f"# {TITLE}\nPreset **{studio.preset.name}**: {studio.preset.description}")
-        with gr.Tabs():
-            image_tabs.text_to_image_tab(studio, gpu)
-            image_tabs.image_to_image_tab(studio, gpu)
+        gr.Markdown(f"# {TITLE}\n{studio.preset.description}")
+        header.header(studio)
+        with gr.Tabs() as tabs:
+            parts = _flatten([
+                image_tabs.text_to_image_tab(studio, gpu),
+                image_tabs.image_to_image_tab(studio, gpu),
+            ])
+            history.history_tab(studio, parts, tabs)
     return app
+
+
+def _flatten(items: list) -> list:
+    """Tab functions return one TabParts or a list of them (a tab with sub-tabs)."""
+    return [part for item in items for part in (item if isinstance(item, list) else [item])]
 
 
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(image_tabs.TEXTS)
+    return translations(header.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, history.TEXTS)

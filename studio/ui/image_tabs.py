@@ -7,6 +7,7 @@ import gradio as gr
 from studio.ui.errors import guard
 from studio.ui.fields import Number, Slider, default
 from studio.ui.i18n import t
+from studio.ui.parts import TabParts
 from studio.ui.streaming import run_with_steps
 
 TEXTS = {
@@ -32,6 +33,7 @@ TEXTS = {
     "img_recipe": ("Recipe", "Recette"),
     "img_image": ("Image", "Image"),
     "img_strength": ("Strength (how much of the image is redrawn)", "Force (part de l'image redessinée)"),
+    "img_redraw": ("Redraw", "Redessiner"),
 }
 
 
@@ -79,7 +81,7 @@ def _outputs():
     return [gallery, previews, recipe]
 
 
-def text_to_image_tab(studio, gpu: dict) -> None:
+def text_to_image_tab(studio, gpu: dict) -> TabParts:
     from pipelines.image import TextToImage
 
     with gr.Tab(t("tab_t2i"), id="text_to_image"):
@@ -102,13 +104,18 @@ def text_to_image_tab(studio, gpu: dict) -> None:
     inputs = [prompt, negative_prompt, *settings]
     run.click(text_to_image, inputs, outputs, api_name="text_to_image", **gpu)
     prompt.submit(text_to_image, inputs, outputs, api_visibility="private", **gpu)
+    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS]),
+                    {"gallery": outputs[0]})
 
 
-def image_to_image_tab(studio, gpu: dict) -> None:
+def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
+    """Redraw an image (img2img), plus the upscaling and latent-space tools in sub-tabs."""
     from pipelines.image import ImageToImage
 
-    with gr.Tab(t("tab_i2i"), id="image_to_image"):
-        with gr.Row():
+    from studio.ui import image_tools
+
+    with gr.Tab(t("tab_i2i"), id="image_to_image"), gr.Tabs():
+        with gr.Tab(t("img_redraw"), id="redraw"), gr.Row():
             with gr.Column(scale=1):
                 image = gr.Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 prompt = gr.Textbox(label=t("img_prompt"), lines=2, placeholder="a watercolor fox")
@@ -118,6 +125,8 @@ def image_to_image_tab(studio, gpu: dict) -> None:
                 run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, ImageToImage.__call__, img2img=True)
             outputs = _outputs()
+        upscale = image_tools.upscale_section(studio, gpu)
+        image_tools.latent_section(studio, gpu)
 
     @guard
     def image_to_image(image, prompt, negative_prompt, strength, steps, guidance, width, height, seed, batch_size,
@@ -126,4 +135,14 @@ def image_to_image_tab(studio, gpu: dict) -> None:
                            strength=strength, steps=steps, guidance=guidance, width=width, height=height, seed=seed,
                            batch_size=batch_size, scheduler=scheduler, preview_every=preview_every)
 
-    run.click(image_to_image, [image, prompt, negative_prompt, strength, *settings], outputs, api_name="image_to_image", **gpu)
+    inputs = [image, prompt, negative_prompt, strength, *settings]
+    run.click(image_to_image, inputs, outputs, api_name="image_to_image", **gpu)
+    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS]
+    return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), upscale]
+
+
+SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
+
+
+def _named(components: list, names: list[str]) -> dict:
+    return dict(zip(names, components, strict=True))

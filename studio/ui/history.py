@@ -1,0 +1,80 @@
+"""History: one gallery of everything saved, with "restore settings" into the tab that made it.
+
+"Load settings from file" reads a PNG, WAV, FLAC, MP3 or JSON written by the
+studio, or a PNG from AUTOMATIC1111, and restores its recipe the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from studio import history
+from studio.ui.errors import guard
+from studio.ui.i18n import t
+from studio.ui.parts import TabParts
+
+TEXTS = {
+    "tab_history": ("History", "Historique"),
+    "hist_refresh": ("Refresh", "Actualiser"),
+    "hist_gallery": ("Saved outputs, newest first", "Créations enregistrées, les plus récentes d'abord"),
+    "hist_recipe": ("Recipe", "Recette"),
+    "hist_file": ("File", "Fichier"),
+    "hist_restore": ("Restore settings", "Restaurer les réglages"),
+    "hist_load": ("Load settings from a file (PNG, WAV, FLAC, MP3, JSON; A1111 PNGs too)",
+                  "Charger les réglages d'un fichier (PNG, WAV, FLAC, MP3, JSON ; PNG d'A1111 aussi)"),
+}
+# Recipe values a restore never writes back: inputs that are files, and bookkeeping.
+NOT_RESTORED = {"image", "audio", "task", "model", "preset", "device"}
+
+
+def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
+    with gr.Tab(t("tab_history"), id="history") as tab:
+        refresh = gr.Button(t("hist_refresh"), size="sm")
+        gallery = gr.Gallery(label=t("hist_gallery"), columns=6, height="auto", allow_preview=False)
+        with gr.Row():
+            recipe = gr.JSON(label=t("hist_recipe"))
+            with gr.Column():
+                file = gr.File(label=t("hist_file"), interactive=False)
+                restore = gr.Button(t("hist_restore"), variant="primary")
+                upload = gr.File(label=t("hist_load"), file_types=[".png", ".wav", ".flac", ".mp3", ".json"], type="filepath")
+    entries = gr.State([])
+    targets = [component for part in parts for component in part.inputs.values()]
+
+    def listing():
+        found = history.list_outputs(studio.outputs)
+        cache = studio.outputs / ".thumbnails"
+        return [(str(history.thumbnail(e, cache)), e.caption) for e in found], [(str(e.path), e.recipe) for e in found]
+
+    def pick(found, event: gr.SelectData):
+        path, chosen = found[event.index]
+        return chosen, path
+
+    @guard
+    def restore_recipe(chosen):
+        if not chosen:
+            raise ValueError("recipe is empty: pick an item in the gallery or load a file first")
+        part = next((p for p in parts if chosen.get("task") in p.tasks), None)
+        if part is None:
+            raise ValueError(f"task {chosen.get('task')!r} of this recipe has no tab to restore it into")
+        updates = []
+        for candidate in parts:
+            for name in candidate.inputs:
+                wanted = candidate is part and name in chosen and name not in NOT_RESTORED
+                updates.append(gr.update(value=chosen[name]) if wanted else gr.skip())
+        return [*updates, gr.Tabs(selected=part.id)]
+
+    @guard
+    def load_file(path):
+        from studio.outputs import read_recipe
+
+        if not path:
+            return gr.skip(), gr.skip()
+        return read_recipe(Path(path)), path
+
+    tab.select(listing, None, [gallery, entries], queue=False, api_visibility="private")
+    refresh.click(listing, None, [gallery, entries], queue=False, api_visibility="private")
+    gallery.select(pick, entries, [recipe, file], queue=False, api_visibility="private")
+    restore.click(restore_recipe, recipe, [*targets, tabs], queue=False, api_visibility="private")
+    upload.upload(load_file, upload, [recipe, file], queue=False, api_visibility="private")

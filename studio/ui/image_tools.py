@@ -1,0 +1,81 @@
+"""The Image → Image tab's tools: upscaling, and a VAE's latent space shown."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.ui.errors import guard
+from studio.ui.fields import Slider, default
+from studio.ui.i18n import t
+from studio.ui.parts import TabParts
+
+TEXTS = {
+    "up_tab": ("Upscale", "Agrandir"),
+    "up_image": ("Image", "Image"),
+    "up_scale": ("Scale", "Facteur"),
+    "up_tile": ("Tile size (pixels of input at a time)", "Taille des tuiles (pixels d'entrée)"),
+    "up_run": ("Upscale", "Agrandir"),
+    "up_result": ("Upscaled", "Agrandie"),
+    "up_recipe": ("Recipe", "Recette"),
+    "lat_tab": ("Latent space (VAE)", "Espace latent (VAE)"),
+    "lat_intro": (
+        "Stable Diffusion draws in a compressed *latent* space: its VAE turns an image into a few channels "
+        "8 times smaller a side, and back. Encode an image to see those channels and what survives the round trip.",
+        "Stable Diffusion dessine dans un espace *latent* compressé : son VAE transforme une image en quelques "
+        "canaux 8 fois plus petits de côté, puis la reconstruit. Encodez une image pour voir ces canaux et ce "
+        "que l'aller-retour conserve.",
+    ),
+    "lat_image": ("Image", "Image"),
+    "lat_run": ("Encode and decode", "Encoder et décoder"),
+    "lat_channels": ("Latent channels", "Canaux latents"),
+    "lat_reconstruction": ("Decoded back", "Image reconstruite"),
+    "lat_report": ("Compression", "Compression"),
+}
+
+
+def upscale_section(studio, gpu: dict) -> TabParts:
+    from pipelines.upscale import SCALES, Upscaler
+
+    with gr.Tab(t("up_tab"), id="upscale"), gr.Row():
+        with gr.Column():
+            image = gr.Image(label=t("up_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+            scale = gr.Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
+            tile = Slider(32, 1024, step=32, value=default(studio, "upscale", Upscaler.__call__, "tile"), label=t("up_tile"))
+            run = gr.Button(t("up_run"), variant="primary")
+        with gr.Column():
+            result = gr.Image(label=t("up_result"), type="filepath", format="png")
+            recipe = gr.JSON(label=t("up_recipe"), open=False)
+
+    @guard
+    def upscale(image, scale, tile, progress=gr.Progress()):
+        progress(0.1, desc="upscaling")
+        output = studio.upscale(image, scale, tile=tile)
+        return str(studio.save(output)[0]), output.params
+
+    run.click(upscale, [image, scale, tile], [result, recipe], api_name="upscale", **gpu)
+    return TabParts("image_to_image", ("upscale",), {"image": image, "scale": scale, "tile": tile}, {"image": result})
+
+
+def latent_section(studio, gpu: dict) -> None:
+    with gr.Tab(t("lat_tab"), id="latents"):
+        gr.Markdown(t("lat_intro"))
+        with gr.Row():
+            with gr.Column():
+                image = gr.Image(label=t("lat_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+                run = gr.Button(t("lat_run"), variant="primary")
+            with gr.Column():
+                reconstruction = gr.Image(label=t("lat_reconstruction"), format="png")
+                report = gr.Markdown()
+        channels = gr.Gallery(label=t("lat_channels"), columns=4, height="auto")
+
+    @guard
+    def vae_latents(image, progress=gr.Progress()):
+        progress(0.1, desc="encoding")
+        view = studio.vae_latents(image)
+        c, h, w = view.latent_shape
+        width, height = view.params["width"], view.params["height"]
+        text = (f"**{width}×{height}×3 = {width * height * 3:,}** numbers → latents **{c}×{h}×{w} = {c * h * w:,}**: "
+                f"**{view.compression:.0f}×** smaller. Reconstruction PSNR: **{view.psnr:.1f} dB**.")
+        return [(image, f"channel {i + 1}") for i, image in enumerate(view.channels)], view.reconstruction, text
+
+    run.click(vae_latents, [image], [channels, reconstruction, report], api_name="vae_latents", **gpu)
