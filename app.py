@@ -13,6 +13,10 @@ import sys
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes"):
+    # ZeroGPU patches torch's CUDA initialisation: `spaces` must come before anything imports torch.
+    import spaces  # noqa: F401
+
 
 def main(argv: list[str] | None = None) -> None:
     from studio.cli import main as cli_main

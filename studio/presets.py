@@ -2,8 +2,8 @@
 
 A preset is a TOML file in `presets/models/` (or any path to one). Defaults live
 in the wrappers' signatures; a preset's `defaults` tables only override them.
-Choice: the `preset` argument, else `$STUDIO_PRESET`, else `gpu` when CUDA is
-available and `cpu` otherwise.
+Choice: the `preset` argument, else `$STUDIO_PRESET`, else `zerogpu` on a
+ZeroGPU Space, `gpu` when CUDA is available and `cpu` otherwise.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ class Preset:
 def resolve(preset: str | os.PathLike | None = None, *, cuda_available: bool | None = None) -> Preset:
     """The preset named by the argument, `$STUDIO_PRESET` or the hardware."""
     choice = preset if preset not in (None, "") else os.environ.get("STUDIO_PRESET") or None
+    if choice in (None, "auto") and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes"):
+        choice = "zerogpu"
     if choice in (None, "auto"):
         if cuda_available is None:
             import torch

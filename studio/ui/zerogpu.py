@@ -1,0 +1,27 @@
+"""Hugging Face ZeroGPU: a GPU lent per call to functions decorated with `spaces.GPU`.
+
+Elsewhere (locally, on CPU or on a GPU Space) the decorator is not applied, and
+the `spaces` package need not be installed. On ZeroGPU the model weights are
+loaded at startup (`Studio.preload`), because each call runs in a forked worker
+that keeps nothing once it returns; `import spaces` is done first thing in
+`app.py`, before anything initialises CUDA.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def on_zerogpu() -> bool:
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes")
+
+
+def gpu_task(duration: int):
+    """`@spaces.GPU(duration=duration)` on ZeroGPU, no decorator elsewhere."""
+    if not on_zerogpu():
+        return lambda fn: fn
+    try:
+        import spaces
+    except ImportError:
+        return lambda fn: fn
+    return spaces.GPU(duration=duration)
