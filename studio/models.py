@@ -108,8 +108,7 @@ class ModelManager:
             if entry is not None:
                 return entry
             if parent is not None:
-                parent_key, parent_loader = parent
-                parent_entry = self._pin(parent_key, parent_loader, None)
+                parent_entry = self._pin(parent[0], parent[1], None)
                 try:
                     value, run_lock = loader(parent_entry.value), parent_entry.run_lock
                 except BaseException:
@@ -117,12 +116,13 @@ class ModelManager:
                     raise
             else:
                 value, run_lock = loader(), threading.RLock()
-            entry = _Entry(value, run_lock, sum(tensor_storages(value).values()), parent, users=1)
+            parent_key = parent[0] if parent is not None else None
+            entry = _Entry(value, run_lock, sum(tensor_storages(value).values()), parent_key, users=1)
             with self._lock:
                 entry.last_used = next(self._clock)
                 self._entries[key] = entry
-                if parent is not None:
-                    self._entries[parent[0]].children.add(key)
+                if parent_key is not None:
+                    self._entries[parent_key].children.add(key)
                 self.loads[key] += 1
         self._enforce_budget()
         return entry
