@@ -1,0 +1,157 @@
+"""Text-to-speech with VITS (MMS-TTS) models over transformers: one model per language.
+
+MMS-TTS voices are small (about 36M weights) and fast on a CPU. They read
+characters, not phonemes: the tokenizer lowercases and silently drops what its
+alphabet lacks (emoji, other scripts), so the text is normalised to NFC first
+and what was dropped is reported in the recipe's `notices`.
+
+A call goes: 1. check inputs, 2. split the text into sentences (long ones at
+commas, then spaces), 3. synthesise each piece with the same seed (VITS samples
+noise for durations and the waveform), 4. join them with short pauses.
+
+The model runs in float32 on every device: it is small, and its output is
+float32 audio anyway.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from tqdm import tqdm
+
+from pipelines import checks
+from pipelines.devices import pick_device
+from pipelines.loading import SAFE_LOAD, load
+from pipelines.results import AudioResult
+
+MAX_TEXT_CHARS = 5000
+MAX_PIECE_CHARS = 250  # MMS-TTS was trained on single sentences; longer inputs slur
+MIN_RATE, MAX_RATE = 0.25, 4.0
+MAX_PAUSE = 2.0
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？;:])\s+|\n+")
+_CLAUSE_END = re.compile(r"(?<=[,，、])\s+")
+
+
+@contextmanager
+def seeded(seed: int, device: str) -> Iterator[None]:
+    """Seed torch's global generators inside the block, leaving the caller's state as it was.
+
+    For models that draw noise without taking a generator (VITS, MusicGen's sampling).
+    """
+    import torch
+
+    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
+    """Sentences of `text`; a sentence longer than `max_chars` is cut at commas, then spaces."""
+    pieces: list[str] = []
+    for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
+        for clause in _fit(_CLAUSE_END.split(sentence), max_chars, " "):
+            pieces += _fit(clause.split(), max_chars, " ") if len(clause) > max_chars else [clause]
+    return [p for piece in pieces for p in _cut(piece, max_chars)]
+
+
+def _fit(parts: list[str], max_chars: int, joiner: str) -> list[str]:
+    """Consecutive parts joined while the result stays within `max_chars`."""
+    merged: list[str] = []
+    for part in parts:
+        if merged and len(merged[-1]) + len(joiner) + len(part) <= max_chars:
+            merged[-1] += joiner + part
+        else:
+            merged.append(part)
+    return merged
+
+
+def _cut(piece: str, max_chars: int) -> list[str]:
+    """A word longer than `max_chars` (no space to cut at) in plain slices."""
+    return [piece[i : i + max_chars] for i in range(0, len(piece), max_chars)]
+
+
+class TextToSpeech:
+    task = "text_to_speech"
+
+    def __init__(self, model, tokenizer, name: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = str(model.device)
+
+    @classmethod
+    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToSpeech:
+        """Load a VITS voice; `dtype` is accepted for a uniform interface and ignored (float32 always)."""
+        device = pick_device(device or "auto")
+
+        def loader(name: str):
+            from transformers import VitsModel, VitsTokenizer
+
+            tokenizer = VitsTokenizer.from_pretrained(name)
+            voice = VitsModel.from_pretrained(name, **SAFE_LOAD).to(device).eval()
+            return voice, tokenizer
+
+        voice, tokenizer = load(model, "text to speech", loader)
+        return cls(voice, tokenizer, model)
+
+    def modules(self) -> list:
+        """The torch modules holding weights (the model cache counts their memory)."""
+        return [self.model]
+
+    @property
+    def sampling_rate(self) -> int:
+        return int(self.model.config.sampling_rate)
+
+    def __call__(
+        self, text: str, *, speaking_rate: float = 1.0, pause: float = 0.25, seed: int | None = None
+    ) -> AudioResult:
+        """Speech reading `text`; `speaking_rate` > 1 is faster; `pause` seconds of silence between sentences."""
+        text = unicodedata.normalize("NFC", checks.text("text", text, max_chars=MAX_TEXT_CHARS))
+        speaking_rate = checks.number("speaking_rate", speaking_rate, low=MIN_RATE, high=MAX_RATE)
+        pause = checks.number("pause", pause, low=0.0, high=MAX_PAUSE)
+        seed = checks.seed(seed)
+        pieces = [(piece, self._encode(piece)) for piece in split_text(text)]
+        pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]
+        if not pieces:
+            raise ValueError(f"text has no character this voice can read ({self.name}); write words in its language")
+        gap = np.zeros(round(pause * self.sampling_rate), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for index, (_, ids) in enumerate(tqdm(pieces, desc="speech", unit="sentence", disable=None, leave=False)):
+            if index:
+                parts.append(gap)
+            parts.append(self._synthesise(ids, speaking_rate, seed))
+        recipe = {
+            "task": self.task,
+            "model": self.name,
+            "text": text,
+            "speaking_rate": speaking_rate,
+            "pause": pause,
+            "seed": seed,
+            "sentences": len(pieces),
+        }
+        dropped = self._unreadable(text)
+        if dropped:
+            recipe["notices"] = [f"characters this voice cannot read were skipped: {' '.join(dropped)}"]
+        return AudioResult(audio=np.concatenate(parts), sampling_rate=self.sampling_rate, params=recipe)
+
+    def _encode(self, piece: str):
+        return self.tokenizer(piece, return_tensors="pt").input_ids
+
+    def _synthesise(self, input_ids, speaking_rate: float, seed: int) -> np.ndarray:
+        import torch
+
+        # The same seed for every sentence: a sentence sounds the same wherever it appears.
+        with seeded(seed, self.device), torch.no_grad():
+            waveform = self.model(input_ids=input_ids.to(self.device), speaking_rate=speaking_rate).waveform
+        return waveform[0].float().cpu().numpy()
+
+    def _unreadable(self, text: str) -> list[str]:
+        vocab = self.tokenizer.get_vocab()
+        lowered = text.lower() if getattr(self.tokenizer, "normalize", True) else text
+        return sorted({c for c in lowered if c not in vocab and not c.isspace()})
