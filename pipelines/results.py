@@ -47,14 +47,19 @@ class Transcript:
 
     def to_srt(self) -> str:
         blocks = [
-            f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text.strip()}\n"
+            f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{_cue(text)}\n"
             for i, (start, end, text) in enumerate(self.segments, 1)
         ]
         return "\n".join(blocks)
 
     def to_vtt(self) -> str:
-        blocks = [f"{_clock(start, '.')} --> {_clock(end, '.')}\n{text.strip()}\n" for start, end, text in self.segments]
+        blocks = [f"{_clock(start, '.')} --> {_clock(end, '.')}\n{_cue(text)}\n" for start, end, text in self.segments]
         return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def _cue(text: str) -> str:
+    """One line of cue text: a blank line or an arrow inside it would end or corrupt the cue."""
+    return " ".join(text.split()).replace("-->", "->") or "..."
 
 
 def _clock(seconds: float, decimal_mark: str) -> str:

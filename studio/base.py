@@ -110,9 +110,12 @@ class StudioBase:
 
     # -- outputs ----------------------------------------------------------------
 
-    def save(self, result) -> list[Path]:
-        """Write `result` under the outputs folder, its recipe embedded; returns the paths."""
-        return outputs.save(result, self.outputs)
+    def save(self, result, *, format: str | None = None) -> list[Path]:
+        """Write `result` under the outputs folder, its recipe embedded; returns the paths.
+
+        `format`: for audio, wav (default), flac or mp3; other results have one format.
+        """
+        return outputs.save(result, self.outputs, **({} if format is None else {"format": format}))
 
     @staticmethod
     def read_recipe(path: str | os.PathLike) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import errno
 import importlib
+import inspect
 import os
 import re
 import tempfile
@@ -114,13 +115,19 @@ def _publish(temporary: Path, final: Path) -> None:
         os.replace(temporary, final)
 
 
-def save(result: Any, root: Path) -> list[Path]:
-    """Write `result` under `root`'s folder of the day, its recipe embedded."""
+def save(result: Any, root: Path, **options) -> list[Path]:
+    """Write `result` under `root`'s folder of the day, its recipe embedded.
+
+    `options` go to the result type's saver (e.g. `format="flac"` for audio).
+    """
     kind = type(result).__name__
     if kind not in SAVERS:
         raise ValueError(f"cannot save a {kind}; save() takes the result of a studio operation")
     module = importlib.import_module(SAVERS[kind])
-    return module.save(result, day_folder(root))
+    unknown = sorted(set(options) - set(inspect.signature(module.save).parameters))
+    if unknown:
+        raise ValueError(f"a {kind} is saved without {unknown[0]}; leave it out")
+    return module.save(result, day_folder(root), **options)
 
 
 def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
@@ -140,6 +147,8 @@ SAVERS = {
     "ImageResult": "studio.save_image",
     "TextResult": "studio.save_text",
     "TokenTable": "studio.save_text",
+    "AudioResult": "studio.save_audio",
+    "Transcript": "studio.save_transcript",
 }
 
 

@@ -1,9 +1,173 @@
-"""Audio operations: text-to-speech, speech-to-text, text-to-music and audio-to-audio."""
+"""Audio operations: text-to-speech, speech-to-text, text-to-music and audio-to-audio.
+
+Audio inputs are a file path, a `(sampling_rate, array)` tuple (as gradio gives
+it) or an `AudioResult`. One voice model per language, from the preset's
+`[speech.voices]`; when `language` is left out the first voice listed speaks.
+"""
 
 from __future__ import annotations
 
+import inspect
+
+from pipelines import checks
 from studio.base import StudioBase
 
 
 class AudioTasks(StudioBase):
-    pass
+    def text_to_speech(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        speaking_rate: float | None = None,
+        pause: float | None = None,
+        seed: int | None = None,
+    ):
+        """Speech reading `text`, as an AudioResult (float32, the voice's rate, 16 kHz for MMS-TTS).
+
+        `language`: a code of the preset's voices ("en", "fr"; default: the first one).
+        Long text is read sentence by sentence with `pause` seconds between them.
+        `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
+        """
+        from pipelines.speech import TextToSpeech
+
+        language, model = self._voice(language)
+        settings = self._settings(
+            "speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause, seed=seed)
+        )
+        with self._guard("speaking"), self._use("text_to_speech", model, TextToSpeech.from_pretrained) as voice:
+            result = voice(text, **settings)
+        result.params["language"] = language
+        return self._finish(result)
+
+    def speech_to_text(
+        self,
+        audio,
+        *,
+        task: str | None = None,
+        language: str | None = None,
+        timestamps: bool | None = None,
+        batch_size: int | None = None,
+    ):
+        """The words spoken in `audio` (at most 10 minutes), as a Transcript (.text, .segments, .to_srt(), .to_vtt()).
+
+        `task`: transcribe | translate (into English). `language`: "auto" (detected on
+        the first 30 s with sound) or a code ("en", "fr", ...). Audio over 30 s is cut into
+        windows decoded `batch_size` at a time. Silence gives an empty transcript.
+        """
+        from pipelines.transcribe import SpeechToText
+
+        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        settings = self._settings("transcribe", SpeechToText.__call__, given)
+        with (
+            self._guard("transcribing"),
+            self._use("speech_to_text", self.model_ref("transcribe"), SpeechToText.from_pretrained) as whisper,
+        ):
+            return self._finish(whisper(audio, **settings))
+
+    def text_to_music(
+        self,
+        prompt: str,
+        *,
+        duration: float | None = None,
+        guidance: float | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ):
+        """`duration` seconds (at most 120) of music after `prompt`, as an AudioResult.
+
+        Past MusicGen's 30 s window the music is continued window by window.
+        `guidance` 1 turns classifier-free guidance off. Stereo models give (samples, 2).
+        """
+        from pipelines.music import TextToMusic
+
+        given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
+        settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,))
+        with self._guard("writing music"), self._music() as music:
+            return self._finish(music(prompt, **settings))
+
+    def continue_music(
+        self,
+        audio,
+        prompt: str | None = None,
+        *,
+        duration: float | None = None,
+        guidance: float | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        seed: int | None = None,
+        keep_prompt: bool | None = None,
+    ):
+        """`duration` more seconds of `audio`, steered by `prompt` (may be empty), as an AudioResult.
+
+        The last 10 s of `audio` condition MusicGen. The result is the new music
+        only, or with `keep_prompt` the given audio followed by it.
+        """
+        from pipelines.music import TextToMusic
+
+        given = dict(
+            duration=duration,
+            guidance=guidance,
+            temperature=temperature,
+            top_k=top_k,
+            seed=seed,
+            keep_prompt=keep_prompt,
+        )
+        settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,))
+        with self._guard("continuing music"), self._music() as music:
+            return self._finish(music.continue_audio(audio, prompt or "", **settings))
+
+    def translate_speech(
+        self,
+        audio,
+        *,
+        language: str | None = None,
+        speaking_rate: float | None = None,
+        pause: float | None = None,
+        seed: int | None = None,
+    ):
+        """`audio`'s speech said again in `language` (a voice of the preset), as an AudioResult.
+
+        Into English, Whisper translates directly (its translate task). Into another
+        language, Whisper transcribes; the text is kept if it is already in that
+        language, else the text model translates it (`text_to_text`, mode translate).
+        The recipe holds the transcript and the text spoken.
+        """
+        target, _ = self._voice(language)
+        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe")
+        if not heard.text:
+            raise ValueError("audio holds no speech (it is silent); nothing to translate")
+        text = heard.text
+        if target != "en" and heard.language != target:
+            text = self._translate_text(text, target)
+        spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed)
+        spoken.params.update(
+            task="translate_speech",
+            source_language=heard.language,
+            transcript=heard.text,
+            transcribe_model=heard.params["model"],
+        )
+        return spoken
+
+    def _voice(self, language: str | None) -> tuple[str, str]:
+        """The language code and the model of its voice; unknown languages list the preset's."""
+        voices = self.preset.voices()
+        if not voices:
+            raise ValueError(f'preset {self.preset.name!r} has no voices; add [speech.voices] en = "model id"')
+        code = next(iter(voices)) if language in (None, "") else checks.choice("language", language, voices)
+        return code, self.model_ref("speech", voices[code])
+
+    def _music(self):
+        from pipelines.music import TextToMusic
+
+        return self._use("text_to_music", self.model_ref("music"), TextToMusic.from_pretrained)
+
+    def _translate_text(self, text: str, target: str) -> str:
+        translate = getattr(self, "text_to_text", None)
+        if translate is None or "target_language" not in inspect.signature(translate).parameters:
+            raise ValueError(
+                f"translating speech into {target!r} needs the text model's translate mode, which this studio lacks; "
+                "choose language 'en' (Whisper translates into English itself)"
+            )
+        return translate(text, mode="translate", target_language=target).text.strip()
