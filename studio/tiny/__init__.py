@@ -57,8 +57,15 @@ def ensure(name: str) -> Path:
     """The folder of tiny model `name` ("sd", "chat", ...), built if missing."""
     if name not in FAMILIES:
         raise ValueError(f"unknown tiny model {name!r}; available: {', '.join(FAMILIES)}")
-    root = cache_root() / "tiny"
-    folder = root / f"{name}-{_fingerprint(FAMILIES[name])}"
+    return build_once(cache_root() / "tiny", name, FAMILIES[name])
+
+
+def build_once(root: Path, name: str, module_name: str) -> Path:
+    """`module_name.build(folder)` into `root/name-<fingerprint>`, unless already there.
+
+    Shared with the benchmarks, which build real-size random-weight models the same way.
+    """
+    folder = root / f"{name}-{_fingerprint(module_name)}"
     if (folder / ".complete").exists():
         return folder
     root.mkdir(parents=True, exist_ok=True)
@@ -71,7 +78,7 @@ def ensure(name: str) -> Path:
         quiet_libraries()
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
         try:
-            importlib.import_module(FAMILIES[name]).build(staging)
+            importlib.import_module(module_name).build(staging)
             (staging / ".complete").touch()
             if folder.exists():  # a half-built folder from a killed process
                 shutil.rmtree(folder)

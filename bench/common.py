@@ -1,0 +1,61 @@
+"""Measuring side by side: alternating runs, medians, spreads, ratios; resident memory.
+
+Every benchmark runs the studio and the raw library in one process, alternating
+(studio, raw, studio, raw, ...) so that a noisy neighbour slows both alike, and
+reports the median of each with its spread (min-max) and the ratio of medians.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def side_by_side(name: str, studio: Callable, raw: Callable, *, runs: int = 5, warmup: int = 1, note: str = "") -> dict:
+    """Median seconds of `studio()` and `raw()` over alternating runs, and their ratio."""
+    for _ in range(warmup):
+        studio()
+        raw()
+    studio_times, raw_times = [], []
+    for _ in range(runs):
+        studio_times.append(timed(studio))
+        raw_times.append(timed(raw))
+    return row(name, studio_times, raw_times, note=note)
+
+
+def row(name: str, studio_times: list[float], raw_times: list[float], *, note: str = "", unit: str = "s") -> dict:
+    studio_median, raw_median = statistics.median(studio_times), statistics.median(raw_times)
+    return {
+        "name": name,
+        "studio": studio_median,
+        "studio_spread": (min(studio_times), max(studio_times)),
+        "raw": raw_median,
+        "raw_spread": (min(raw_times), max(raw_times)),
+        "ratio": studio_median / raw_median if raw_median else float("nan"),
+        "runs": len(studio_times),
+        "unit": unit,
+        "note": note,
+    }
+
+
+def value_row(name: str, value: float, *, unit: str, note: str = "", target: str = "") -> dict:
+    """A single figure (a ratio of memories, a count) rather than a timing pair."""
+    return {"name": name, "value": value, "unit": unit, "note": note, "target": target}
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process, from /proc (Linux)."""
+    gc.collect()
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")
