@@ -3,8 +3,9 @@
 Accepted: a file path (wav, flac, ogg, mp3 and whatever else libsndfile reads;
 ffmpeg, where installed, decodes the rest), a `(sampling_rate, array)` tuple as
 gradio gives it (uint8, int8, int16, int32 or float samples, shape `(samples,)`
-or `(samples, channels)` with 1 to 8 channels, any rate from 1 kHz to 384 kHz)
-or an `AudioResult`. Channels are averaged; the rate is changed with a polyphase
+or `(samples, channels)` with 1 to 8 channels, any rate from 1 kHz to 384 kHz;
+`(array, sampling_rate)` as `soundfile.read` returns it works too) or an
+`AudioResult`. Channels are averaged; the rate is changed with a polyphase
 filter (`scipy.signal.resample_poly`), no torchaudio needed.
 
 Empty, too short, too long, non-finite or unreadable audio raises `ValueError`
@@ -67,7 +68,7 @@ def decode(
     elif isinstance(value, tuple) and len(value) == 2:
         rate, array = value
         if isinstance(rate, np.ndarray) and not isinstance(array, np.ndarray):
-            raise ValueError(f"{name} tuple must be (sampling_rate, array), got (array, {array!r}); swap them")
+            array, rate = rate, array  # (array, rate), the order of soundfile.read
         samples, rate = _from_array(array, rate, name)
     elif isinstance(value, np.ndarray):
         raise ValueError(f"{name} array has no sampling rate; give a (sampling_rate, array) tuple")

@@ -150,14 +150,18 @@ def _riff_comment(path: Path) -> str | None:
 
 
 def _tag_comment(path: Path) -> str | None:
+    """The comment tag as libsndfile reads it (FLAC, and MP3's COMM frame), else as ffprobe does.
+
+    ffmpeg stores an MP3 comment in a TXXX frame, which libsndfile does not read.
+    """
     try:
         with sf.SoundFile(str(path)) as file:
-            return file.comment
+            comment = file.comment
     except (sf.LibsndfileError, RuntimeError):
-        pass
+        comment = None
     ffprobe = shutil.which("ffprobe")
-    if ffprobe is None:
-        return None
+    if comment or ffprobe is None:
+        return comment
     command = [ffprobe, "-v", "error", "-show_entries", "format_tags=comment", "-of", "json", str(path)]
     done = subprocess.run(command, capture_output=True, timeout=60, check=False)
     try:

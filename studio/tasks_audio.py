@@ -135,13 +135,18 @@ class AudioTasks(StudioBase):
         The recipe holds the transcript and the text spoken.
         """
         target, _ = self._voice(language)
+        seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
         heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe")
         if not heard.text:
             raise ValueError("audio holds no speech (it is silent); nothing to translate")
-        text = heard.text
+        text, translator = heard.text, None
         if target != "en" and heard.language != target:
-            text = self._translate_text(text, target)
+            text, translator = self._translate_text(text, target, seed)
+            if not text:
+                raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
         spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed)
+        if translator:
+            spoken.params["translate_model"] = translator
         spoken.params.update(
             task="translate_speech",
             source_language=heard.language,
@@ -163,11 +168,13 @@ class AudioTasks(StudioBase):
 
         return self._use("text_to_music", self.model_ref("music"), TextToMusic.from_pretrained)
 
-    def _translate_text(self, text: str, target: str) -> str:
+    def _translate_text(self, text: str, target: str, seed: int | None) -> tuple[str, str]:
+        """`text` in `target` by the text model, and that model's name."""
         translate = getattr(self, "text_to_text", None)
         if translate is None or "target_language" not in inspect.signature(translate).parameters:
             raise ValueError(
                 f"translating speech into {target!r} needs the text model's translate mode, which this studio lacks; "
                 "choose language 'en' (Whisper translates into English itself)"
             )
-        return translate(text, mode="translate", target_language=target).text.strip()
+        translated = translate(text, mode="translate", target_language=target, seed=seed)
+        return translated.text.strip(), translated.params.get("model", "")

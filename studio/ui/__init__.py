@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import header, history, image_tabs, image_tools
+from studio.ui import audio_tabs, header, history, image_tabs, image_tools
 from studio.ui.i18n import translations
 
 TITLE = "Studio"
@@ -24,6 +24,10 @@ def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
             parts = _flatten([
                 image_tabs.text_to_image_tab(studio, gpu),
                 image_tabs.image_to_image_tab(studio, gpu),
+                audio_tabs.text_to_speech_tab(studio, gpu),
+                audio_tabs.speech_to_text_tab(studio, gpu),
+                audio_tabs.text_to_music_tab(studio, gpu),
+                audio_tabs.audio_to_audio_tab(studio, gpu),
             ])
             history.history_tab(studio, parts, tabs)
     return app
@@ -36,4 +40,4 @@ def _flatten(items: list) -> list:
 
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(header.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, history.TEXTS)
+    return translations(header.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, audio_tabs.TEXTS, history.TEXTS)

@@ -1,0 +1,225 @@
+"""Text → Speech, Speech → Text, Text → Music and Audio → Audio tabs.
+
+Audio arrives as a file path (`gr.Audio(type="filepath")`, uploads as they are,
+recordings as WAV) and the studio decodes it; results are saved with their
+recipe and shown from the saved file. Endpoints: `text_to_speech`,
+`speech_to_text`, `text_to_music`, `audio_to_audio` (mode continue | translate).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.ui.errors import guard
+from studio.ui.fields import Number, Slider, default
+from studio.ui.i18n import t
+from studio.ui.parts import TabParts
+
+TEXTS = {
+    "tab_tts": ("Text → Speech", "Synthèse vocale"),
+    "tab_stt": ("Speech → Text", "Transcription"),
+    "tab_t2m": ("Text → Music", "Musique à partir de texte"),
+    "tab_a2a": ("Audio → Audio", "Audio à partir d'audio"),
+    "aud_text": ("Text to read", "Texte à lire"),
+    "aud_language": ("Language", "Langue"),
+    "aud_speaking_rate": ("Speaking rate (1 = normal)", "Débit (1 = normal)"),
+    "aud_pause": ("Pause between sentences (s)", "Pause entre les phrases (s)"),
+    "aud_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
+    "aud_format": ("File format", "Format du fichier"),
+    "aud_settings": ("Settings", "Réglages"),
+    "aud_speak": ("Speak", "Lire à voix haute"),
+    "aud_result": ("Result", "Résultat"),
+    "aud_recipe": ("Recipe", "Recette"),
+    "aud_input": ("Audio (upload or record)", "Audio (fichier ou micro)"),
+    "aud_task": ("Task (translate: into English)", "Tâche (traduire : vers l'anglais)"),
+    "aud_spoken_language": ("Spoken language (auto = detected)", "Langue parlée (auto = détectée)"),
+    "aud_timestamps": ("Timestamps", "Horodatage"),
+    "aud_batch_size": ("30 s windows decoded at once", "Fenêtres de 30 s décodées ensemble"),
+    "aud_transcribe": ("Transcribe", "Transcrire"),
+    "aud_transcript": ("Text", "Texte"),
+    "aud_segments": ("Segments", "Segments"),
+    "aud_files": ("Subtitles and text (SRT, VTT, TXT, JSON)", "Sous-titres et texte (SRT, VTT, TXT, JSON)"),
+    "aud_prompt": ("Describe the music", "Décrivez la musique"),
+    "aud_duration": ("Duration (s)", "Durée (s)"),
+    "aud_guidance": ("Guidance (1 = off)", "Guidage (1 = aucun)"),
+    "aud_temperature": ("Temperature", "Température"),
+    "aud_top_k": ("Top-k (0 = all codes)", "Top-k (0 = tous les codes)"),
+    "aud_compose": ("Compose", "Composer"),
+    "aud_mode": ("Mode", "Mode"),
+    "aud_mode_info": ("continue: more of the music; translate: the speech said again in another language",
+                      "continue : prolonger la musique ; translate : redire la parole dans une autre langue"),
+    "aud_keep_prompt": ("Start the result with the given audio", "Commencer le résultat par l'audio donné"),
+    "aud_target_language": ("Say it in", "Dire en"),
+    "aud_run": ("Run", "Lancer"),
+    "aud_heard": ("Text heard, then spoken", "Texte entendu, puis prononcé"),
+}
+FORMATS = ["wav", "flac", "mp3"]
+MODES = ("continue", "translate")
+SPOKEN_LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
+
+
+def _saved(studio, result, format: str) -> tuple[str, dict]:
+    return str(studio.save(result, format=format)[0]), result.params
+
+
+def _seed_and_format():
+    with gr.Row():
+        seed = Number(value=-1, precision=0, label=t("aud_seed"))
+        format = gr.Radio(FORMATS, value=FORMATS[0], label=t("aud_format"))
+    return seed, format
+
+
+def text_to_speech_tab(studio, gpu: dict) -> TabParts:
+    from pipelines.speech import MAX_PAUSE, MAX_RATE, MIN_RATE, TextToSpeech
+
+    call, languages = TextToSpeech.__call__, list(studio.preset.voices())
+    with gr.Tab(t("tab_tts"), id="text_to_speech"), gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label=t("aud_text"), lines=5, placeholder="Bonjour ! Je lis ce texte à voix haute.")
+            language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"))
+            run = gr.Button(t("aud_speak"), variant="primary")
+            with gr.Accordion(t("aud_settings"), open=False):
+                speaking_rate = Slider(MIN_RATE, MAX_RATE, step=0.05, value=default(studio, "speech", call, "speaking_rate"),
+                                       label=t("aud_speaking_rate"))
+                pause = Slider(0, MAX_PAUSE, step=0.05, value=default(studio, "speech", call, "pause"), label=t("aud_pause"))
+                seed, format = _seed_and_format()
+        with gr.Column():
+            audio = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
+            recipe = gr.JSON(label=t("aud_recipe"), open=False)
+        gr.Examples([["Hello! This studio reads text aloud.", "en"], ["Bonjour ! Ce studio lit le texte à voix haute.", "fr"]],
+                    inputs=[text, language])
+
+    @guard
+    def text_to_speech(text, language, speaking_rate, pause, seed, format, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+        progress(0, desc="loading the voice")
+        result = studio.text_to_speech(text, language=language, speaking_rate=speaking_rate, pause=pause, seed=seed)
+        return _saved(studio, result, format)
+
+    run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format], [audio, recipe],
+              api_name="text_to_speech", **gpu)
+    inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed}
+    return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
+
+
+def speech_to_text_tab(studio, gpu: dict) -> TabParts:
+    from pipelines.transcribe import MAX_BATCH, TASKS, SpeechToText
+
+    call = SpeechToText.__call__
+    with gr.Tab(t("tab_stt"), id="speech_to_text"), gr.Row():
+        with gr.Column():
+            audio = gr.Audio(label=t("aud_input"), sources=["upload", "microphone"], type="filepath")
+            task = gr.Radio(list(TASKS), value=default(studio, "transcribe", call, "task"), label=t("aud_task"))
+            language = gr.Dropdown(SPOKEN_LANGUAGES, value=default(studio, "transcribe", call, "language", "auto"),
+                                   allow_custom_value=True, label=t("aud_spoken_language"))
+            run = gr.Button(t("aud_transcribe"), variant="primary")
+            with gr.Accordion(t("aud_settings"), open=False):
+                timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
+                batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
+                                    label=t("aud_batch_size"))
+        with gr.Column():
+            text = gr.Textbox(label=t("aud_transcript"), lines=6, interactive=False)
+            segments = gr.Dataframe(headers=["start", "end", "text"], label=t("aud_segments"), interactive=False)
+            files = gr.File(label=t("aud_files"), file_count="multiple", interactive=False)
+            recipe = gr.JSON(label=t("aud_recipe"), open=False)
+
+    @guard
+    def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+        progress(0, desc="reading the audio")
+        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        paths = studio.save(transcript)
+        rows = [[start, end, words] for start, end, words in transcript.segments]
+        return transcript.text, rows, [str(p) for p in paths], transcript.params
+
+    run.click(speech_to_text, [audio, task, language, timestamps, batch_size], [text, segments, files, recipe],
+              api_name="speech_to_text", **gpu)
+    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size}
+    return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
+
+
+def _music_settings(studio, call):
+    from pipelines.music import MAX_DURATION, MAX_GUIDANCE, MAX_TEMPERATURE, MIN_DURATION
+
+    duration = Slider(MIN_DURATION, MAX_DURATION, step=0.5, value=default(studio, "music", call, "duration"),
+                      label=t("aud_duration"))
+    with gr.Accordion(t("aud_settings"), open=False):
+        with gr.Row():
+            guidance = Slider(1, MAX_GUIDANCE, step=0.5, value=default(studio, "music", call, "guidance"), label=t("aud_guidance"))
+            temperature = Slider(0.05, MAX_TEMPERATURE, step=0.05, value=default(studio, "music", call, "temperature"),
+                                 label=t("aud_temperature"))
+        top_k = Slider(0, 2048, step=1, value=default(studio, "music", call, "top_k"), label=t("aud_top_k"))
+        seed, format = _seed_and_format()
+    return duration, guidance, temperature, top_k, seed, format
+
+
+def text_to_music_tab(studio, gpu: dict) -> TabParts:
+    from pipelines.music import TextToMusic
+
+    with gr.Tab(t("tab_t2m"), id="text_to_music"), gr.Row():
+        with gr.Column():
+            prompt = gr.Textbox(label=t("aud_prompt"), lines=3, placeholder="calm piano with soft rain, lo-fi")
+            run = gr.Button(t("aud_compose"), variant="primary")
+            duration, guidance, temperature, top_k, seed, format = _music_settings(studio, TextToMusic.__call__)
+        with gr.Column():
+            audio = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
+            recipe = gr.JSON(label=t("aud_recipe"), open=False)
+        gr.Examples([["calm piano with soft rain, lo-fi"], ["80s synth pop with a driving bass line"]], inputs=[prompt])
+
+    @guard
+    def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+        progress(0, desc="loading the music model")
+        result = studio.text_to_music(prompt, duration=duration, guidance=guidance, temperature=temperature, top_k=top_k,
+                                      seed=seed)
+        return _saved(studio, result, format)
+
+    run.click(text_to_music, [prompt, duration, guidance, temperature, top_k, seed, format], [audio, recipe],
+              api_name="text_to_music", **gpu)
+    inputs = {"prompt": prompt, "duration": duration, "guidance": guidance, "temperature": temperature, "top_k": top_k,
+              "seed": seed}
+    return TabParts("text_to_music", ("text_to_music",), inputs, {"audio": audio})
+
+
+def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
+    from pipelines.music import TextToMusic
+
+    languages = list(studio.preset.voices())
+    with gr.Tab(t("tab_a2a"), id="audio_to_audio"), gr.Row():
+        with gr.Column():
+            audio = gr.Audio(label=t("aud_input"), sources=["upload", "microphone"], type="filepath")
+            mode = gr.Radio(list(MODES), value=MODES[0], label=t("aud_mode"), info=t("aud_mode_info"))
+            with gr.Group(visible=True) as continuing:
+                prompt = gr.Textbox(value="", label=t("aud_prompt"), lines=2, placeholder="add drums and bass")
+                keep_prompt = gr.Checkbox(value=default(studio, "music", TextToMusic.continue_audio, "keep_prompt"),
+                                          label=t("aud_keep_prompt"))
+            with gr.Group(visible=False) as translating:
+                language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_target_language"))
+            run = gr.Button(t("aud_run"), variant="primary")
+            duration, guidance, temperature, top_k, seed, format = _music_settings(studio, TextToMusic.continue_audio)
+        with gr.Column():
+            result = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
+            heard = gr.Textbox(label=t("aud_heard"), lines=4, interactive=False)
+            recipe = gr.JSON(label=t("aud_recipe"), open=False)
+
+    def show(chosen):
+        return gr.Group(visible=chosen == "continue"), gr.Group(visible=chosen == "translate")
+
+    @guard
+    def audio_to_audio(audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format,
+                       progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+        progress(0, desc="reading the audio")
+        if mode == "translate":
+            output = studio.translate_speech(audio, language=language, seed=seed)
+            path, params = _saved(studio, output, format)
+            return path, f"{params['transcript']}\n→ {params['text']}", params
+        if mode != "continue":
+            raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+        output = studio.continue_music(audio, prompt, duration=duration, guidance=guidance, temperature=temperature,
+                                       top_k=top_k, seed=seed, keep_prompt=keep_prompt)
+        path, params = _saved(studio, output, format)
+        return path, "", params
+
+    mode.change(show, mode, [continuing, translating], queue=False, api_visibility="private")
+    inputs = [audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format]
+    run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu)
+    named = {"audio": audio, "prompt": prompt, "duration": duration, "keep_prompt": keep_prompt, "language": language,
+             "guidance": guidance, "temperature": temperature, "top_k": top_k, "seed": seed}
+    return TabParts("audio_to_audio", ("continue_music", "translate_speech"), named, {"audio": result})
