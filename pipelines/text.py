@@ -142,7 +142,8 @@ def check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty
     }
 
 
-def _stop_check(stop: Stop) -> Callable[[], bool] | None:
+def stop_check(stop: Stop) -> Callable[[], bool] | None:
+    """`stop` as a function returning True to stop (None when there is no stop request)."""
     if stop is None:
         return None
     if callable(getattr(stop, "is_set", None)):
@@ -229,7 +230,7 @@ class LanguageModel:
         conversation = check_messages(messages, system_prompt)
         sampling = check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed)
         self._check_room(sampling["max_new_tokens"])
-        should_stop = _stop_check(stop)
+        should_stop = stop_check(stop)
         kept, dropped = self.fit_context(conversation, sampling["max_new_tokens"])
         inputs = self._chat_inputs(kept)
         params = {"task": "chat", "model": self.name, "messages": conversation[1:] if system_prompt else conversation,
@@ -250,7 +251,7 @@ class LanguageModel:
         given = bound.arguments
         check_messages(messages, checks.text("system_prompt", given["system_prompt"], max_chars=MAX_MESSAGE_CHARS, allow_empty=True))
         check_sampling(*(given[k] for k in ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed")))
-        _stop_check(given["stop"])
+        stop_check(given["stop"])
 
     def fit_context(self, conversation: list[dict[str, str]], max_new_tokens: int) -> tuple[list[dict[str, str]], int]:
         """The messages that fit with room for `max_new_tokens`, and how many of the oldest were left out.
@@ -341,7 +342,7 @@ class LanguageModel:
                              "choose rewrite, summarize, translate or instruct")
         sampling = check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed)
         self._check_room(sampling["max_new_tokens"])
-        should_stop = _stop_check(stop)
+        should_stop = stop_check(stop)
         if chosen.prompt:
             inputs = self._chat_inputs(modes.messages(chosen, text.strip(), language, instruction))
         else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 
 from studio.base import StudioBase
@@ -57,20 +60,23 @@ class TextTasks(StudioBase):
         TextResult is in the iterator's `.result` once it is exhausted. Bad input
         raises here; the model loads on the first piece. `close()` stops it.
         """
-        from pipelines.text import LanguageModel, TextStream
+        from pipelines.text import LanguageModel, TextStream, stop_check
 
         given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
                      max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
         settings = self._text_settings("chat", given)
         LanguageModel.check_chat(messages, **settings)
+        asked = stop_check(settings.get("stop"))
+        leaving = threading.Event()  # the consumer closed the stream: stop at the next token
+        settings["stop"] = lambda: leaving.is_set() or bool(asked and asked())
 
-        def pieces():
+        def reply():
             with self._language_model("chatting") as model:
                 stream = model.chat(messages, stream=True, **settings)
                 yield from stream
             return self._finish(stream.result)
 
-        return TextStream(pieces())
+        return TextStream(_in_own_thread(reply, leaving))
 
     def text_to_text(
         self,
@@ -130,3 +136,42 @@ class TextTasks(StudioBase):
 
         with self._guard(doing), self._use("text", self.model_ref("text"), LanguageModel.from_pretrained, language_model=True) as model:
             yield model
+
+
+def _in_own_thread(reply: Callable[[], Generator], leaving: threading.Event) -> Generator:
+    """`yield from reply()`, with `reply` run in a thread of its own.
+
+    The model cache's run lock is taken and released by the thread that runs
+    `reply`; a consumer such as gradio may resume a generator from a different
+    worker thread each time, which could not release it. Leaving early sets
+    `leaving` and waits for the worker, so the model is free when this returns.
+    """
+    handoff: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        pieces = reply()
+        try:
+            while True:
+                try:
+                    handoff.put(("piece", next(pieces)))
+                except StopIteration as end:
+                    handoff.put(("done", end.value))
+                    return
+        except BaseException as error:  # raised again in the consumer's thread
+            handoff.put(("error", error))
+        finally:
+            pieces.close()
+
+    worker = threading.Thread(target=work, daemon=True, name="studio-text-stream")
+    worker.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "error":
+                raise value
+            if kind == "done":
+                return value
+            yield value
+    finally:
+        leaving.set()
+        worker.join()

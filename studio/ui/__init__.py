@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import audio_tabs, header, history, image_tabs, image_tools
+from studio.ui import audio_tabs, header, history, image_tabs, image_tools, text_tabs
 from studio.ui.i18n import translations
 
 TITLE = "Studio"
@@ -22,6 +22,8 @@ def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
         header.header(studio)
         with gr.Tabs() as tabs:
             parts = _flatten([
+                text_tabs.chat_tab(studio, gpu),
+                text_tabs.text_to_text_tab(studio, gpu),
                 image_tabs.text_to_image_tab(studio, gpu),
                 image_tabs.image_to_image_tab(studio, gpu),
                 audio_tabs.text_to_speech_tab(studio, gpu),
@@ -40,4 +42,4 @@ def _flatten(items: list) -> list:
 
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(header.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, audio_tabs.TEXTS, history.TEXTS)
+    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, audio_tabs.TEXTS, history.TEXTS)

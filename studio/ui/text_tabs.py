@@ -1,0 +1,268 @@
+"""Chat and Text → Text tabs: a streamed conversation, text modes, the next-token table.
+
+Endpoints: `chat(message, history, system_prompt, ...)` streams the conversation
+(history plus the new exchange), then returns it with the recipe and the saved
+JSON; `text_to_text(text, mode, ...)`; `next_token(text, top_k)` returns the
+table as a label of token -> probability. Stop, retry, undo, clear, reload and
+the next-token steps are UI-only events.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+
+import gradio as gr
+
+from studio.ui.errors import guard
+from studio.ui.fields import Number, Slider, default
+from studio.ui.i18n import t
+from studio.ui.parts import TabParts
+
+TEXTS = {
+    "tab_chat": ("Chat", "Agent conversationnel"),
+    "tab_t2t": ("Text → Text", "Texte à partir de texte"),
+    "txt_conversation": ("Conversation", "Conversation"),
+    "txt_history": ("Messages (JSON)", "Messages (JSON)"),
+    "txt_message": ("Message", "Message"),
+    "txt_send": ("Send", "Envoyer"),
+    "txt_stop": ("Stop", "Arrêter"),
+    "txt_retry": ("Retry", "Réessayer"),
+    "txt_undo": ("Undo", "Annuler"),
+    "txt_clear": ("Clear", "Effacer"),
+    "txt_settings": ("Settings", "Réglages"),
+    "txt_system": ("System prompt", "Consigne système"),
+    "txt_temperature": ("Temperature (0 = always the most likely token)", "Température (0 = toujours le jeton le plus probable)"),
+    "txt_top_p": ("Top-p", "Top-p"),
+    "txt_top_k": ("Top-k", "Top-k"),
+    "txt_max_new_tokens": ("Max new tokens", "Nombre maximal de jetons"),
+    "txt_repetition_penalty": ("Repetition penalty (1 = none)", "Pénalité de répétition (1 = aucune)"),
+    "txt_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
+    "txt_files": ("Save and reload", "Enregistrer et recharger"),
+    "txt_saved": ("Saved conversation (JSON)", "Conversation enregistrée (JSON)"),
+    "txt_load": ("Reload a saved conversation (.json)", "Recharger une conversation enregistrée (.json)"),
+    "txt_recipe": ("Recipe", "Recette"),
+    "txt_text": ("Text", "Texte"),
+    "txt_mode": ("Mode", "Mode"),
+    "txt_language": ("Target language (translate)", "Langue cible (traduire)"),
+    "txt_instruction": ("Instruction (optional; the whole task in mode instruct)",
+                        "Consigne (facultative ; toute la tâche en mode instruct)"),
+    "txt_run": ("Run", "Lancer"),
+    "txt_output": ("Result", "Résultat"),
+    "txt_next_title": ("Next token: what the model predicts", "Prochain jeton : ce que prédit le modèle"),
+    "txt_next_text": ("Beginning of a text", "Début d'un texte"),
+    "txt_next_rows": ("Tokens shown", "Jetons affichés"),
+    "txt_next_show": ("Predict the next token", "Prédire le prochain jeton"),
+    "txt_next_greedy": ("Add the most likely", "Ajouter le plus probable"),
+    "txt_next_table": ("Next token (click one to add it; ␣ is a space)",
+                       "Prochain jeton (cliquer pour l'ajouter ; ␣ est une espace)"),
+}
+SAMPLING = ["temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed"]
+
+
+def _sampling(studio, call) -> list:
+    """The sampling settings shared by both tabs, in API order."""
+    from pipelines.text import MAX_NEW_TOKENS, MAX_REPETITION_PENALTY, MAX_TEMPERATURE, MAX_TOP_K
+
+    def value(name):
+        return default(studio, "text", call, name)
+
+    with gr.Row():
+        temperature = Slider(0, MAX_TEMPERATURE, step=0.05, value=value("temperature"), label=t("txt_temperature"))
+        top_p = Slider(0.05, 1, step=0.05, value=value("top_p"), label=t("txt_top_p"))
+    with gr.Row():
+        top_k = Slider(1, MAX_TOP_K, step=1, value=value("top_k"), label=t("txt_top_k"))
+        max_new_tokens = Slider(1, MAX_NEW_TOKENS, step=1, value=value("max_new_tokens"), label=t("txt_max_new_tokens"))
+    with gr.Row():
+        repetition_penalty = Slider(1, MAX_REPETITION_PENALTY, step=0.05, value=value("repetition_penalty"),
+                                    label=t("txt_repetition_penalty"))
+        seed = Number(value=-1, precision=0, label=t("txt_seed"))
+    return [temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed]
+
+
+def chat_tab(studio, gpu: dict) -> TabParts:
+    from pipelines.text import LanguageModel
+
+    stops: dict[str, threading.Event] = {}  # session -> its running reply's stop request
+    with gr.Tab(t("tab_chat"), id="chat"):
+        chatbot = gr.Chatbot(label=t("txt_conversation"), height=460, buttons=["copy", "copy_all"])
+        # The conversation as plain {"role", "content"} messages: what the API takes and gives back.
+        history = gr.JSON(value=[], visible=False, label=t("txt_history"))
+        with gr.Row():
+            message = gr.Textbox(label=t("txt_message"), placeholder="Bonjour ! Qui es-tu ?", scale=5, lines=1)
+            send = gr.Button(t("txt_send"), variant="primary", scale=1)
+            stop = gr.Button(t("txt_stop"), variant="stop", scale=1)
+        with gr.Row():
+            retry, undo, clear = (gr.Button(t(key), size="sm") for key in ("txt_retry", "txt_undo", "txt_clear"))
+        with gr.Accordion(t("txt_settings"), open=False):
+            system_prompt = gr.Textbox(label=t("txt_system"), value=default(studio, "text", LanguageModel.chat, "system_prompt", ""),
+                                       placeholder="You are a helpful assistant. Answer briefly.", lines=2)
+            sampling = _sampling(studio, LanguageModel.chat)
+        with gr.Accordion(t("txt_files"), open=False), gr.Row():
+            saved = gr.File(label=t("txt_saved"), interactive=False)
+            load = gr.File(label=t("txt_load"), file_types=[".json"], type="filepath")
+            recipe = gr.JSON(label=t("txt_recipe"), open=False)
+
+    def reply(shown, request, **settings):
+        """Stream the reply to `shown` (the conversation so far) into the chatbot, then save it."""
+        session = request.session_hash if request else ""
+        stops[session] = halt = threading.Event()
+        try:
+            stream = studio.stream_chat(shown, stop=halt, **settings)
+            text = ""
+            yield [*shown, {"role": "assistant", "content": text}], gr.skip(), gr.skip(), gr.skip()
+            for piece in stream:
+                text += piece
+                yield [*shown, {"role": "assistant", "content": text}], gr.skip(), gr.skip(), gr.skip()
+            result = stream.result
+            paths = studio.save(result)
+            for notice in result.params.get("notices", []):
+                gr.Info(notice)
+            conversation = [*shown, {"role": "assistant", "content": result.text}]
+            yield conversation, conversation, result.params, str(paths[0])
+        finally:
+            if stops.get(session) is halt:
+                del stops[session]
+
+    @guard
+    def chat(message, history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
+             request: gr.Request):
+        shown = [*(history or []), {"role": "user", "content": message}]
+        yield from reply(shown, request, system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
+                         max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed)
+
+    @guard
+    def again(history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
+              request: gr.Request):
+        yield from reply(_without_reply(history), request, system_prompt=system_prompt, temperature=temperature,
+                         top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
+                         repetition_penalty=repetition_penalty, seed=seed)
+
+    def take_back(history):
+        shown = _without_reply(history)
+        return shown[:-1], shown[-1]["content"] if shown else ""
+
+    def request_stop(request: gr.Request):
+        if request and request.session_hash in stops:
+            stops[request.session_hash].set()
+
+    @guard
+    def reload(path):
+        from studio.save_text import read_conversation
+
+        messages = read_conversation(path)
+        system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+        return [m for m in messages if m["role"] != "system"], system
+
+    private = {"api_visibility": "private"}
+    settings = [system_prompt, *sampling]
+    outputs = [chatbot, history, recipe, saved]
+    send.click(chat, [message, history, *settings], outputs, api_name="chat", **gpu)
+    message.submit(chat, [message, history, *settings], outputs, **private, **gpu)
+    for trigger in (send.click, message.submit):  # registered after the reply, which has read the message by then
+        trigger(lambda: "", None, message, queue=False, **private)
+    stop.click(request_stop, None, None, queue=False, **private)
+    retry.click(again, [history, *settings], outputs, **private, **gpu)
+    undo.click(take_back, history, [history, message], queue=False, **private)
+    clear.click(lambda: ([], None, None), None, [history, recipe, saved], queue=False, **private)
+    load.upload(reload, load, [history, system_prompt], queue=False, **private)
+    history.change(lambda messages: messages, history, chatbot, queue=False, **private)  # undo, clear, reload, restore
+    return TabParts("chat", ("chat",), dict(zip(["messages", "system_prompt", *SAMPLING], [history, *settings], strict=True)),
+                    {"conversation": history})
+
+
+def _without_reply(history) -> list[dict]:
+    """The conversation up to its last user message."""
+    shown = list(history or [])
+    while shown and shown[-1].get("role") == "assistant":
+        shown.pop()
+    return shown
+
+
+def _visible(token: str) -> str:
+    return token.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
+
+
+def _table(table) -> tuple[dict, dict]:
+    """The label's {shown token: probability} and {shown token: token} (shown names kept unique)."""
+    bars, tokens = {}, {}
+    for token, probability in table:
+        name = _visible(token)
+        while name in tokens:
+            name += "\u200b"  # two tokens can print alike; the label needs distinct keys
+        bars[name], tokens[name] = probability, token
+    return bars, tokens
+
+
+def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
+    from pipelines.text import MAX_TABLE_ROWS, LanguageModel
+    from pipelines.text_modes import load_modes
+
+    modes = load_modes()
+    call = LanguageModel.text_to_text
+    rows_default = inspect.signature(LanguageModel.next_token).parameters["top_k"].default  # not the sampling top_k
+    with gr.Tab(t("tab_t2t"), id="text_to_text"):
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label=t("txt_text"), lines=6, placeholder="Paste a text to rewrite, summarize or translate")
+                # allow_custom_value: an unknown mode reaches the studio, whose error names it and the choices
+                mode = gr.Dropdown([(f"{m.name}: {m.description}", m.name) for m in modes.modes.values()],
+                                   value=default(studio, "text", call, "mode"), label=t("txt_mode"), allow_custom_value=True)
+                target_language = gr.Dropdown([(f"{name} ({code})", code) for code, name in modes.languages.items()],
+                                              value=default(studio, "text", call, "target_language"), label=t("txt_language"),
+                                              allow_custom_value=True)
+                instruction = gr.Textbox(label=t("txt_instruction"), value="", placeholder="in a formal tone")
+                run = gr.Button(t("txt_run"), variant="primary")
+                with gr.Accordion(t("txt_settings"), open=False):
+                    sampling = _sampling(studio, call)
+            with gr.Column():
+                output = gr.Textbox(label=t("txt_output"), lines=12, buttons=["copy"])
+                recipe = gr.JSON(label=t("txt_recipe"), open=False)
+        with gr.Accordion(t("txt_next_title"), open=True), gr.Row():
+            with gr.Column():
+                prefix = gr.Textbox(label=t("txt_next_text"), lines=3, placeholder="Je suis allé voir Emilie. C'est une")
+                rows = Slider(1, MAX_TABLE_ROWS, step=1, value=rows_default, label=t("txt_next_rows"))
+                with gr.Row():
+                    show = gr.Button(t("txt_next_show"), variant="primary")
+                    greedy = gr.Button(t("txt_next_greedy"))
+                gr.Examples([["Je suis allé voir Emilie. C'est une"], ["The quick brown fox"]], inputs=[prefix])
+            table = gr.Label(label=t("txt_next_table"), num_top_classes=MAX_TABLE_ROWS)
+        choices = gr.State({})
+
+    @guard
+    def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
+                     repetition_penalty, seed, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+        progress(0, desc="generating")
+        result = studio.text_to_text(text, mode=mode, target_language=target_language, instruction=instruction,
+                                     temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
+                                     repetition_penalty=repetition_penalty, seed=seed)
+        studio.save(result)
+        return result.text, result.params
+
+    @guard
+    def next_token(text, top_k):
+        found = studio.next_token(text, top_k=top_k)
+        studio.save(found)
+        return _table(found)
+
+    # Steps are not saved: a walk is many clicks; "Predict" saves the table of where it got to.
+    @guard
+    def step(text, top_k, shown, event: gr.SelectData):
+        found = studio.next_token(text, top_k=top_k, append=shown.get(event.value, ""))
+        return found.params["text"], *_table(found)
+
+    @guard
+    def most_likely(text, top_k):
+        best = studio.next_token(text, top_k=1)[0][0]
+        found = studio.next_token(text, top_k=top_k, append=best)
+        return found.params["text"], *_table(found)
+
+    inputs = [text, mode, target_language, instruction, *sampling]
+    run.click(text_to_text, inputs, [output, recipe], api_name="text_to_text", **gpu)
+    show.click(next_token, [prefix, rows], [table, choices], api_name="next_token", **gpu)
+    prefix.submit(next_token, [prefix, rows], [table, choices], api_visibility="private", **gpu)
+    table.select(step, [prefix, rows, choices], [prefix, table, choices], api_visibility="private", **gpu)
+    greedy.click(most_likely, [prefix, rows], [prefix, table, choices], api_visibility="private", **gpu)
+    names = ["text", "mode", "target_language", "instruction", *SAMPLING]
+    return [TabParts("text_to_text", ("text_to_text",), dict(zip(names, inputs, strict=True)), {"text": output}),
+            TabParts("text_to_text", ("next_token",), {"text": prefix, "top_k": rows})]
