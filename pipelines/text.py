@@ -240,7 +240,7 @@ class LanguageModel:
             params["dropped_messages"] = dropped
             notices.append(f"the conversation is longer than the model's context ({self.context_length} tokens, "
                            f"with room for max_new_tokens={sampling['max_new_tokens']}): the {dropped} oldest "
-                           f"message{'s' if dropped > 1 else ''} after the system prompt were left out")
+                           f"message{'s were' if dropped > 1 else ' was'} left out (the system prompt stays)")
         return self._generate(inputs, params, notices, should_stop, stream)
 
     @classmethod
@@ -249,7 +249,7 @@ class LanguageModel:
         bound = inspect.signature(cls.chat).bind(None, messages, **settings)
         bound.apply_defaults()
         given = bound.arguments
-        check_messages(messages, checks.text("system_prompt", given["system_prompt"], max_chars=MAX_MESSAGE_CHARS, allow_empty=True))
+        check_messages(messages, given["system_prompt"])
         check_sampling(*(given[k] for k in ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed")))
         stop_check(given["stop"])
 

@@ -106,9 +106,10 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     def reply(shown, request, **settings):
         """Stream the reply to `shown` (the conversation so far) into the chatbot, then save it."""
         session = request.session_hash if request else ""
-        stops[session] = halt = threading.Event()
+        halt = threading.Event()
+        stream = studio.stream_chat(shown, stop=halt, **settings)  # bad input raises here, before anything shows
+        stops[session] = halt
         try:
-            stream = studio.stream_chat(shown, stop=halt, **settings)
             text = ""
             yield [*shown, {"role": "assistant", "content": text}], gr.skip(), gr.skip(), gr.skip()
             for piece in stream:
@@ -121,6 +122,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
             conversation = [*shown, {"role": "assistant", "content": result.text}]
             yield conversation, conversation, result.params, str(paths[0])
         finally:
+            stream.close()  # a browser that left stops the generation at its next token
             if stops.get(session) is halt:
                 del stops[session]
 
