@@ -90,7 +90,7 @@ class AudioTasks(StudioBase):
     def continue_music(
         self,
         audio,
-        prompt: str | None = None,
+        prompt: str,
         *,
         duration: float | None = None,
         guidance: float | None = None,
@@ -116,7 +116,7 @@ class AudioTasks(StudioBase):
         )
         settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,))
         with self._guard("continuing music"), self._music() as music:
-            return self._finish(music.continue_audio(audio, prompt or "", **settings))
+            return self._finish(music.continue_audio(audio, prompt, **settings))
 
     def translate_speech(
         self,

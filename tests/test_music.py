@@ -60,7 +60,7 @@ def test_continue_music_gives_new_audio_of_the_asked_length(studio):
 
 def test_continue_music_takes_any_audio_and_an_empty_prompt(studio):
     stereo = np.random.default_rng(0).uniform(-0.3, 0.3, (44_100, 2)).astype(np.float32)
-    result = studio.continue_music((44_100, stereo), duration=1, seed=1)
+    result = studio.continue_music((44_100, stereo), "", duration=1, seed=1)
     assert result.duration == pytest.approx(1.0, abs=0.02) and result.params["prompt"] == ""
 
 
