@@ -309,7 +309,9 @@ def client(studio):
         port = probe.getsockname()[1]
     app = launch(studio, port=port, block=False)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client.app = app  # the UI-only handlers are reached through it
+        yield client
     finally:
         app.close()
 
@@ -338,3 +340,31 @@ def test_next_token_endpoint_gives_the_table(client, studio):
     table = studio.next_token(DECK, top_k=5)
     assert confidences == pytest.approx([p for _, p in table])
     assert label["label"] == table[0][0].replace(" ", "␣")
+
+
+def handler(app, name: str):
+    return next(d.fn for d in app.fns.values() if getattr(d.fn, "__name__", "") == name)
+
+
+def test_chat_tab_retry_undo_and_reload(client, studio):
+    class Request:
+        session_hash = "test"
+
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    *_, (shown, conversation, recipe, saved) = handler(client.app, "again")(history, "", 0.7, 0.9, 50, 24, 1.0, 5, Request())
+    assert conversation == shown and recipe["messages"] == history[:1]
+    assert conversation[-1] == {"role": "assistant", "content": studio.chat("hi", seed=5).text}
+    assert handler(client.app, "take_back")(conversation) == ([], "hi")
+    assert handler(client.app, "reload")(saved) == (conversation, "")
+
+
+def test_text_tab_steps_append_the_chosen_or_most_likely_token(client, studio):
+    import gradio as gr
+
+    bars, tokens = handler(client.app, "next_token")(DECK, 3)
+    assert list(bars.values()) == [p for _, p in studio.next_token(DECK, top_k=3)]
+    shown = list(tokens)[1]
+    text, bars, _ = handler(client.app, "step")(DECK, 3, tokens, gr.SelectData(None, {"index": 1, "value": shown}))
+    assert text == DECK + tokens[shown]
+    text, _, _ = handler(client.app, "most_likely")(DECK, 3)
+    assert text == DECK + studio.next_token(DECK, top_k=1)[0][0]
