@@ -39,6 +39,7 @@ class StudioBase:
         budget = memory_budget if memory_budget is not None else os.environ.get("STUDIO_MEMORY_BUDGET")
         self.models = ModelManager(parse_budget(budget or self.preset.runtime("memory_budget")))
         self._device_choice = device or self.preset.runtime("device", "auto")
+        self._resolved: dict[str, str] = {}
         self._dtype_choice = dtype or self.preset.runtime("dtype", "auto")
 
     def __repr__(self) -> str:
@@ -59,7 +60,10 @@ class StudioBase:
 
     def model_ref(self, section: str, model: str | None = None) -> str:
         """The model serving `section`: `model` or the preset's, tiny references resolved."""
-        return tiny.resolve(model or self.preset.model(section))
+        reference = model or self.preset.model(section)
+        if reference not in self._resolved:  # resolving a tiny model hashes its builder: once is enough
+            self._resolved[reference] = tiny.resolve(reference)
+        return self._resolved[reference]
 
     def _key(self, kind: str, model: str, language_model: bool = False) -> Key:
         return Key(kind, model, self.device, str(self.dtype(language_model=language_model)).removeprefix("torch."))
