@@ -50,7 +50,7 @@ def run(quick: bool, preset: str = "tiny") -> list[dict]:
     studio = Studio(preset=preset, memory_budget=budget)
     cycle = tasks(studio)
     peak, rss = 0, []
-    for round_number in range(4 if quick else 12):
+    for _ in range(4 if quick else 12):
         for call in cycle:
             call()
             peak = max(peak, studio.models.resident_bytes())

@@ -10,6 +10,15 @@ wrapper's signature (the UI does, for its defaults) must not load torch.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# torch's global random generator is one per process, so the lock guarding it is
+# too: models that draw from it (VITS, MusicGen, `generate` sampling) take turns,
+# or two seeded calls in two threads would interleave their draws.
+_GLOBAL_GENERATOR = threading.Lock()
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
@@ -52,3 +61,18 @@ def generator(device: str, seed: int):
     import torch
 
     return torch.Generator("cpu" if device == "mps" else device).manual_seed(seed)
+
+
+@contextmanager
+def seeded(seed: int, device: str) -> Iterator[None]:
+    """Seed torch's global generators inside the block, one block at a time in the process.
+
+    For models that draw noise without taking a generator. The caller's random
+    state is put back afterwards.
+    """
+    import torch
+
+    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

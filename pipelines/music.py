@@ -25,10 +25,9 @@ from tqdm import tqdm
 
 from pipelines import checks
 from pipelines.audio_io import MAX_SECONDS, decode, resample, to_mono
-from pipelines.devices import pick_device, pick_dtype
+from pipelines.devices import pick_device, pick_dtype, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
-from pipelines.speech import seeded
 
 MIN_DURATION, MAX_DURATION = 0.1, 120.0
 MAX_GUIDANCE = 20.0

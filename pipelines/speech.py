@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 from tqdm import tqdm
 
 from pipelines import checks
-from pipelines.devices import pick_device
+from pipelines.devices import pick_device, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
 
@@ -35,20 +33,6 @@ MAX_PAUSE = 2.0
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？;:])\s+|\n+")
 _CLAUSE_END = re.compile(r"(?<=[,，、])\s+")
-
-
-@contextmanager
-def seeded(seed: int, device: str) -> Iterator[None]:
-    """Seed torch's global generators inside the block, leaving the caller's state as it was.
-
-    For models that draw noise without taking a generator (VITS, MusicGen's sampling).
-    """
-    import torch
-
-    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:

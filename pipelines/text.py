@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 from pipelines import checks
-from pipelines.devices import pick_device, pick_dtype
+from pipelines.devices import pick_device, pick_dtype, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import TextResult
 from pipelines.text_modes import load_modes
@@ -388,8 +388,7 @@ class LanguageModel:
 
         if stream:
             return TextStream(self._stream(kwargs, params["seed"], closing, finish))
-        with torch.inference_mode():
-            torch.manual_seed(params["seed"])
+        with torch.inference_mode(), seeded(params["seed"], self.device):
             sequences = self.model.generate(**kwargs)
         return finish(self.tokenizer.decode(sequences[0, prompt_length:], skip_special_tokens=True), sequences)
 
@@ -412,8 +411,7 @@ class LanguageModel:
 
         def work() -> None:
             try:
-                with torch.inference_mode():
-                    torch.manual_seed(seed)
+                with torch.inference_mode(), seeded(seed, self.device):
                     outcome["sequences"] = self.model.generate(**kwargs, streamer=streamer)
             except BaseException as error:  # raised again in the consumer's thread
                 outcome["error"] = error

@@ -90,7 +90,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
                     inputs=[text, language])
 
     @guard
-    def text_to_speech(text, language, speaking_rate, pause, seed, format, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+    def text_to_speech(text, language, speaking_rate, pause, seed, format, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the voice")
         result = studio.text_to_speech(text, language=language, speaking_rate=speaking_rate, pause=pause, seed=seed)
         return _saved(studio, result, format)
@@ -123,7 +123,7 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     @guard
-    def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+    def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size)
         paths = studio.save(transcript)
@@ -165,7 +165,7 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
         gr.Examples([["calm piano with soft rain, lo-fi"], ["80s synth pop with a driving bass line"]], inputs=[prompt])
 
     @guard
-    def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+    def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the music model")
         result = studio.text_to_music(prompt, duration=duration, guidance=guidance, temperature=temperature, top_k=top_k,
                                       seed=seed)
@@ -204,7 +204,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     def audio_to_audio(audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format,
-                       progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (gradio injects it)
+                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         if mode == "translate":
             output = studio.translate_speech(audio, language=language, seed=seed)

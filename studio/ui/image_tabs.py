@@ -111,7 +111,6 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
 def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     """Redraw an image (img2img), plus the upscaling and latent-space tools in sub-tabs."""
     from pipelines.image import ImageToImage
-
     from studio.ui import image_tools
 
     with gr.Tab(t("tab_i2i"), id="image_to_image"), gr.Tabs():

@@ -169,8 +169,8 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     clear.click(lambda: ([], None, None), None, [history, recipe, saved], queue=False, **private)
     load.upload(reload, load, [history, system_prompt], queue=False, **private)
     history.change(lambda messages: messages, history, chatbot, queue=False, **private)  # undo, clear, reload, restore
-    return TabParts("chat", ("chat",), dict(zip(["messages", "system_prompt", *SAMPLING], [history, *settings], strict=True)),
-                    {"conversation": history})
+    inputs = dict(zip(["messages", "system_prompt", *SAMPLING], [history, *settings], strict=True))
+    return TabParts("chat", ("chat",), {**inputs, "message": message}, {"conversation": history})
 
 
 def _without_reply(history) -> list[dict]:
@@ -233,7 +233,7 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
 
     @guard
     def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
-                     repetition_penalty, seed, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+                     repetition_penalty, seed, progress=gr.Progress()):
         progress(0, desc="generating")
         result = studio.text_to_text(text, mode=mode, target_language=target_language, instruction=instruction,
                                      temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
