@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.ui.errors import guard
-from studio.ui.fields import Number, Slider, default
+from studio.ui.fields import Number, Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 
@@ -65,7 +65,7 @@ def _saved(studio, result, format: str) -> tuple[str, dict]:
 def _seed_and_format():
     with gr.Row():
         seed = Number(value=-1, precision=0, label=t("aud_seed"))
-        format = gr.Radio(FORMATS, value=FORMATS[0], label=t("aud_format"))
+        format = Radio(FORMATS, value=FORMATS[0], label=t("aud_format"))
     return seed, format
 
 
@@ -76,7 +76,8 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
     with gr.Tab(t("tab_tts"), id="text_to_speech"), gr.Row():
         with gr.Column():
             text = gr.Textbox(label=t("aud_text"), lines=5, placeholder="Bonjour ! Je lis ce texte à voix haute.")
-            language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"))
+            language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"),
+                                   allow_custom_value=True)
             run = gr.Button(t("aud_speak"), variant="primary")
             with gr.Accordion(t("aud_settings"), open=False):
                 speaking_rate = Slider(MIN_RATE, MAX_RATE, step=0.05, value=default(studio, "speech", call, "speaking_rate"),
@@ -108,7 +109,7 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
     with gr.Tab(t("tab_stt"), id="speech_to_text"), gr.Row():
         with gr.Column():
             audio = gr.Audio(label=t("aud_input"), sources=["upload", "microphone"], type="filepath")
-            task = gr.Radio(list(TASKS), value=default(studio, "transcribe", call, "task"), label=t("aud_task"))
+            task = Radio(list(TASKS), value=default(studio, "transcribe", call, "task"), label=t("aud_task"))
             language = gr.Dropdown(SPOKEN_LANGUAGES, value=default(studio, "transcribe", call, "language", "auto"),
                                    allow_custom_value=True, label=t("aud_spoken_language"))
             run = gr.Button(t("aud_transcribe"), variant="primary")
@@ -185,13 +186,14 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
     with gr.Tab(t("tab_a2a"), id="audio_to_audio"), gr.Row():
         with gr.Column():
             audio = gr.Audio(label=t("aud_input"), sources=["upload", "microphone"], type="filepath")
-            mode = gr.Radio(list(MODES), value=MODES[0], label=t("aud_mode"), info=t("aud_mode_info"))
+            mode = Radio(list(MODES), value=MODES[0], label=t("aud_mode"), info=t("aud_mode_info"))
             with gr.Group(visible=True) as continuing:
                 prompt = gr.Textbox(value="", label=t("aud_prompt"), lines=2, placeholder="add drums and bass")
                 keep_prompt = gr.Checkbox(value=default(studio, "music", TextToMusic.continue_audio, "keep_prompt"),
                                           label=t("aud_keep_prompt"))
             with gr.Group(visible=False) as translating:
-                language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_target_language"))
+                language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_target_language"),
+                                       allow_custom_value=True)
             run = gr.Button(t("aud_run"), variant="primary")
             duration, guidance, temperature, top_k, seed, format = _music_settings(studio, TextToMusic.continue_audio)
         with gr.Column():

@@ -40,3 +40,10 @@ class Number(gr.Number):
 
     def preprocess(self, payload):
         return payload
+
+
+class Radio(gr.Radio):
+    """Radio buttons whose value is checked by the studio, which names the field (see `Slider`)."""
+
+    def preprocess(self, payload):
+        return payload

@@ -53,7 +53,7 @@ def _settings(studio, call, *, img2img: bool):
             seed = Number(value=-1, precision=0, label=t("img_seed"))
             batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "image", call, "batch_size"), label=t("img_batch"))
         with gr.Row():
-            scheduler = gr.Dropdown(["default", *SCHEDULERS], value="default", label=t("img_sampler"))
+            scheduler = gr.Dropdown(["default", *SCHEDULERS], value="default", label=t("img_sampler"), allow_custom_value=True)
             preview_every = Slider(0, MAX_STEPS, step=1, value=default(studio, "image", call, "preview_every"),
                                    label=t("img_preview_every"))
     return [steps, guidance, width, height, seed, batch_size, scheduler, preview_every]
@@ -117,7 +117,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
         with gr.Tab(t("img_redraw"), id="redraw"), gr.Row():
             with gr.Column(scale=1):
                 image = gr.Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
-                prompt = gr.Textbox(label=t("img_prompt"), lines=2, placeholder="a watercolor fox")
+                prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a watercolor fox")
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="")
                 strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", ImageToImage.__call__, "strength"),
                                   label=t("img_strength"))

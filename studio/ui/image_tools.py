@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.ui.errors import guard
-from studio.ui.fields import Slider, default
+from studio.ui.fields import Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 
@@ -39,7 +39,7 @@ def upscale_section(studio, gpu: dict) -> TabParts:
     with gr.Tab(t("up_tab"), id="upscale"), gr.Row():
         with gr.Column():
             image = gr.Image(label=t("up_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
-            scale = gr.Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
+            scale = Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
             tile = Slider(32, 1024, step=32, value=default(studio, "upscale", Upscaler.__call__, "tile"), label=t("up_tile"))
             run = gr.Button(t("up_run"), variant="primary")
         with gr.Column():

@@ -1,0 +1,110 @@
+"""The app as a user runs it: `python app.py` on the tiny preset, driven through gradio_client.
+
+Every endpoint is called and its result checked; field errors reach the client
+naming the field; startup and generation connect to nothing beyond loopback.
+"""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from studio import Studio
+from tests.support.server import AppServer
+
+ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale", "text_to_speech",
+             "speech_to_text", "text_to_music", "audio_to_audio"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    app = AppServer(tmp_path_factory.mktemp("app"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("files")
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(folder / "in.png")
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(22050 * 2) / 22050)).astype(np.float32)
+    sf.write(folder / "in.wav", np.stack([tone, tone], axis=1), 22050)
+    return folder
+
+
+def test_every_operation_has_its_endpoint_with_python_keyword_parameters(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {f"/{name}" for name in ENDPOINTS} <= set(api)
+    names = {p["parameter_name"] for p in api["/text_to_image"]["parameters"]}
+    assert {"prompt", "negative_prompt", "steps", "guidance", "width", "height", "seed", "batch_size"} <= names
+    for name in ENDPOINTS:  # all but the main input have a default
+        required = [p["parameter_name"] for p in api[f"/{name}"]["parameters"] if not p["parameter_has_default"]]
+        assert len(required) <= 1, (name, required)
+
+
+def test_text_to_image_and_image_to_image(client, server):
+    gallery, _, recipe = client.predict(prompt="a red fox", seed=1, api_name="/text_to_image")
+    assert recipe["seed"] == 1 and recipe["task"] == "text_to_image"
+    saved = Studio.read_recipe(gallery[0]["image"])
+    assert saved["seed"] == 1 and saved["prompt"] == "a red fox"
+    assert list(server.outputs.rglob("*text_to_image-1-a-red-fox.png"))
+    gallery, _, recipe = client.predict(image=handle_file(gallery[0]["image"]), prompt="a watercolor fox", seed=2,
+                                        api_name="/image_to_image")
+    assert recipe["task"] == "image_to_image" and Image.open(gallery[0]["image"]).size == (64, 64)
+
+
+def test_upscale(client, files):
+    path, recipe = client.predict(image=handle_file(str(files / "in.png")), api_name="/upscale")
+    assert Image.open(path).size == (128, 128) and recipe["scale"] == 2
+
+
+def test_chat_text_to_text_and_next_token(client):
+    *_, conversation, recipe, saved = client.predict(message="Bonjour", seed=7, api_name="/chat")
+    assert conversation[-1]["role"] == "assistant" and recipe["seed"] == 7
+    again = client.predict(message="Bonjour", seed=7, api_name="/chat")
+    assert again[1][-1]["content"] == conversation[-1]["content"]
+    text, recipe = client.predict(text="Le renard court dans la neige.", mode="summarize", seed=1, api_name="/text_to_text")
+    assert isinstance(text, str) and recipe["mode"] == "summarize"
+    table = client.predict(text="Je suis allé voir Emilie. C'est une", api_name="/next_token")
+    confidences = [row["confidence"] for row in table["confidences"]]
+    assert confidences == sorted(confidences, reverse=True) and 0 < sum(confidences) <= 1.0001
+
+
+def test_speech_music_and_audio_to_audio(client, files):
+    speech, recipe = client.predict(text="Bonjour à tous", language="fr", seed=1, api_name="/text_to_speech")
+    audio, rate = sf.read(speech)
+    assert len(audio) > 0 and recipe["language"] == "fr" and Studio.read_recipe(speech)["text"] == "Bonjour à tous"
+    text, _, saved, recipe = client.predict(audio=handle_file(str(files / "in.wav")), api_name="/speech_to_text")
+    assert recipe["task"] == "speech_to_text" and any(p.endswith(".srt") for p in saved)
+    music, recipe = client.predict(prompt="calm piano", duration=2, seed=1, api_name="/text_to_music")
+    assert 1.5 <= sf.info(music).duration <= 2.6
+    continued, _, recipe = client.predict(audio=handle_file(music), mode="continue", prompt="add drums", duration=1,
+                                          api_name="/audio_to_audio")
+    assert recipe["task"] == "continue_music" and sf.info(continued).duration > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, api, field",
+    [
+        (dict(prompt="a fox", width=500), "/text_to_image", "width"),
+        (dict(prompt=""), "/text_to_image", "prompt"),
+        (dict(text="hello", language="xx"), "/text_to_speech", "language"),
+        (dict(prompt="piano", duration=-1), "/text_to_music", "duration"),
+        (dict(message=""), "/chat", "message"),
+    ],
+)
+def test_field_errors_reach_the_client_naming_the_field(client, kwargs, api, field):
+    with pytest.raises(Exception, match=field):
+        client.predict(**kwargs, api_name=api)
+
+
+def test_the_server_made_no_connection_beyond_loopback(client, server):
+    client.predict(prompt="a fox", seed=3, api_name="/text_to_image")  # one more generation, at the end
+    assert server.connections() == []
+    assert "Traceback" not in server.log.read_text()
