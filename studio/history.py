@@ -31,9 +31,15 @@ class Entry:
         return str(self.recipe.get("task", self.kind))
 
     @property
+    def summary(self) -> str:
+        """The words that made it: a prompt, a text, or the conversation's last message."""
+        messages = self.recipe.get("messages")
+        last = messages[-1].get("content", "") if isinstance(messages, list) and messages and isinstance(messages[-1], dict) else ""
+        return str(self.recipe.get("prompt") or self.recipe.get("text") or last or self.path.stem.split("-", 1)[-1])
+
+    @property
     def caption(self) -> str:
-        words = self.recipe.get("prompt") or self.recipe.get("text") or self.recipe.get("reply") or self.path.stem
-        return f"{self.task}: {str(words)[:60]}"
+        return f"{self.task}: {self.summary[:60]}"
 
 
 def list_outputs(root: Path, limit: int = 60) -> list[Entry]:
@@ -106,8 +112,7 @@ def _waveform(path: Path) -> Image.Image:
 def _card(entry: Entry) -> Image.Image:
     image = Image.new("RGB", THUMB, (245, 242, 232))
     draw = ImageDraw.Draw(image)
-    text = entry.recipe.get("reply") or entry.recipe.get("text") or entry.recipe.get("prompt") or ""
-    lines = textwrap.wrap(str(text), 34)[:14]
+    lines = textwrap.wrap(entry.summary, 34)[:14]
     draw.text((10, 8), entry.task, fill=(120, 60, 20))
     draw.multiline_text((10, 30), "\n".join(lines), fill=(30, 30, 30), spacing=3)
     return image

@@ -1,0 +1,109 @@
+"""The app in a real browser: every tab visited, one generation in each, no console error.
+
+Playwright drives Debian's chromium (no browser download). Each tab's
+screenshot is saved under $STUDIO_SCREENSHOTS (default: pytest's tmp folder).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from tests.support.server import AppServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+]
+
+# tab label -> (text to type in its first text box, file to upload, what shows the result)
+TABS = {
+    "Chat": ("Bonjour !", None, "[data-testid=bot]"),
+    "Text → Text": ("Le renard court dans la neige.", None, 'text=/"preset"/'),
+    "Text → Image": ("a red fox in the snow", None, "img[src*=text_to_image]"),
+    "Image → Image": ("a watercolor fox", "image.png", "img[src*=image_to_image]"),
+    "Text → Speech": ("Bonjour à tous.", None, 'text=/"preset"/'),
+    "Speech → Text": (None, "speech.wav", 'text=/"preset"/'),
+    "Text → Music": ("calm piano", None, 'text=/"preset"/'),
+    "Audio → Audio": ("add drums", "speech.wav", 'text=/"preset"/'),
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    Image.new("RGB", (64, 64), (30, 90, 200)).save(folder / "image.png")
+    tone = (0.3 * np.sin(2 * np.pi * 330 * np.arange(16000) / 16000)).astype(np.float32)
+    sf.write(folder / "speech.wav", tone, 16000)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    server = AppServer(tmp_path_factory.mktemp("app"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page.problems = []
+        page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        # "networkidle" never settles: gradio's queue keeps a connection open.
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("button[role=tab]")
+        yield page
+        browser.close()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory):
+    folder = Path(os.environ.get("STUDIO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("tab", list(TABS))
+def test_each_tab_generates_and_shows_its_output(page, tab, inputs, screenshots):
+    text, upload, shown = TABS[tab]
+    page.get_by_role("tab", name=tab, exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible").first
+    if upload:
+        panel.locator("input[type=file]").first.set_input_files(str(inputs / upload))
+        page.wait_for_timeout(500)
+    if text:
+        panel.locator("textarea:visible").first.fill(text)
+    panel.locator("button.primary:visible").first.click()
+    panel.locator(shown).first.wait_for(timeout=120_000)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots / f"{tab.replace(' → ', '-to-').replace(' ', '-').lower()}.png"), full_page=True)
+    assert page.locator(".toast-body.error").count() == 0
+    assert page.problems == [], page.problems
+
+
+def test_history_shows_what_was_made(page, screenshots):
+    page.get_by_role("tab", name="History", exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible").first
+    panel.locator("img").first.wait_for(timeout=30_000)
+    assert panel.locator("img").count() >= 5
+    page.screenshot(path=str(screenshots / "history.png"), full_page=True)
+    assert page.problems == [], page.problems
+
+
+def test_a_field_error_shows_as_a_message_naming_the_field(page):
+    page.get_by_role("tab", name="Text → Image", exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible").first
+    panel.locator("textarea:visible").first.fill("   ")
+    panel.locator("button.primary:visible").first.click()
+    toast = page.locator(".toast-body.error")
+    toast.first.wait_for(timeout=30_000)
+    assert "prompt is empty" in toast.first.inner_text()
+    toast.first.locator(".toast-close").click()
