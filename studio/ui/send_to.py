@@ -54,6 +54,10 @@ def _value(value):
     return value
 
 
+def _selected_index(event: gr.SelectData) -> int:
+    return event.index
+
+
 def wire(parts: list[TabParts], tabs: gr.Tabs) -> None:
     by_task = {task: part for part in parts for task in part.tasks}
     rows: dict[int, gr.Row] = {}
@@ -68,8 +72,7 @@ def wire(parts: list[TabParts], tabs: gr.Tabs) -> None:
                 rows[id(component)] = gr.Row()
             if output_name == "gallery":
                 selected[id(component)] = gr.State(0)
-                component.select(lambda event: event.index, None, selected[id(component)], queue=False,
-                                 api_visibility="private")
+                component.select(_selected_index, None, selected[id(component)], queue=False, api_visibility="private")
         with rows[id(component)]:
             button = gr.Button(t(label), size="sm")
         if output_name == "gallery":
