@@ -9,3 +9,35 @@ from studio.tasks_text import TextTasks
 
 class Studio(ImageTasks, TextTasks, AudioTasks):
     """One preset, one model cache, one outputs folder. Thread-safe: one model serves one call at a time."""
+
+    def preload(self) -> list[str]:
+        """Load every model of the preset now, rather than on first use; returns their ids.
+
+        For hosts where a call cannot keep what it loads, such as ZeroGPU (each call
+        runs in a worker that ends with it), and to warm a server before users come.
+        """
+        from pipelines.image import TextToImage
+        from pipelines.music import TextToMusic
+        from pipelines.speech import TextToSpeech
+        from pipelines.text import LanguageModel
+        from pipelines.transcribe import SpeechToText
+        from pipelines.upscale import Upscaler
+
+        wanted = [
+            ("text_to_image", "image", TextToImage, False),
+            ("upscale", "upscale", Upscaler, False),
+            ("text", "text", LanguageModel, True),
+            ("speech_to_text", "transcribe", SpeechToText, False),
+            ("text_to_music", "music", TextToMusic, False),
+        ]
+        loaded = []
+        for kind, section, wrapper, language_model in wanted:
+            if self.preset.sections.get(section, {}).get("model"):
+                model = self.model_ref(section)
+                with self._use(kind, model, wrapper.from_pretrained, language_model=language_model):
+                    loaded.append(model)
+        for voice in dict.fromkeys(self.preset.voices().values()):
+            model = self.model_ref("speech", voice)
+            with self._use("text_to_speech", model, TextToSpeech.from_pretrained):
+                loaded.append(model)
+        return loaded

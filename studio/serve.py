@@ -24,7 +24,10 @@ def login_from_env() -> list[tuple[str, str]] | None:
 
 def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
     from studio.ui import build_app, labels
+    from studio.ui.zerogpu import on_zerogpu
 
+    if on_zerogpu():  # each ZeroGPU call runs in a worker that keeps nothing: load everything once, here
+        studio.preload()
     app = build_app(studio, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     studio.outputs.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from studio.ui.errors import guard
 from studio.ui.fields import Number, Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
+from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
     "tab_tts": ("Text → Speech", "Synthèse vocale"),
@@ -91,6 +92,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
                     inputs=[text, language])
 
     @guard
+    @gpu_task(60)
     def text_to_speech(text, language, speaking_rate, pause, seed, format, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the voice")
         result = studio.text_to_speech(text, language=language, speaking_rate=speaking_rate, pause=pause, seed=seed)
@@ -124,6 +126,7 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     @guard
+    @gpu_task(180)
     def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size)
@@ -166,6 +169,7 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
         gr.Examples([["calm piano with soft rain, lo-fi"], ["80s synth pop with a driving bass line"]], inputs=[prompt])
 
     @guard
+    @gpu_task(180)
     def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the music model")
         result = studio.text_to_music(prompt, duration=duration, guidance=guidance, temperature=temperature, top_k=top_k,
@@ -205,6 +209,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
         return gr.Group(visible=chosen == "continue"), gr.Group(visible=chosen == "translate")
 
     @guard
+    @gpu_task(180)
     def audio_to_audio(audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format,
                        progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")

@@ -9,6 +9,7 @@ from studio.ui.fields import Number, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 from studio.ui.streaming import run_with_steps
+from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
     "tab_t2i": ("Text → Image", "Images à partir de texte"),
@@ -95,6 +96,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
 
     @guard
+    @gpu_task(120)
     def text_to_image(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
                       progress=gr.Progress(track_tqdm=True)):
         yield from _stream(studio, studio.text_to_image, prompt, negative_prompt=negative_prompt, steps=steps,
@@ -128,6 +130,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
         image_tools.latent_section(studio, gpu)
 
     @guard
+    @gpu_task(120)
     def image_to_image(image, prompt, negative_prompt, strength, steps, guidance, width, height, seed, batch_size,
                        scheduler, preview_every, progress=gr.Progress(track_tqdm=True)):
         yield from _stream(studio, studio.image_to_image, image, prompt, negative_prompt=negative_prompt,

@@ -8,6 +8,7 @@ from studio.ui.errors import guard
 from studio.ui.fields import Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
+from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
     "up_tab": ("Upscale", "Agrandir"),
@@ -47,6 +48,7 @@ def upscale_section(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("up_recipe"), open=False)
 
     @guard
+    @gpu_task(60)
     def upscale(image, scale, tile, progress=gr.Progress()):
         progress(0.1, desc="upscaling")
         output = studio.upscale(image, scale, tile=tile)
@@ -69,6 +71,7 @@ def latent_section(studio, gpu: dict) -> None:
         channels = gr.Gallery(label=t("lat_channels"), columns=4, height="auto")
 
     @guard
+    @gpu_task(30)
     def vae_latents(image, progress=gr.Progress()):
         progress(0.1, desc="encoding")
         view = studio.vae_latents(image)

@@ -18,6 +18,7 @@ from studio.ui.errors import guard
 from studio.ui.fields import Number, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
+from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
     "tab_chat": ("Chat", "Agent conversationnel"),
@@ -127,6 +128,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
                 del stops[session]
 
     @guard
+    @gpu_task(90)
     def chat(message, history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
              request: gr.Request):
         shown = [*(history or []), {"role": "user", "content": message}]
@@ -134,6 +136,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
                          max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed)
 
     @guard
+    @gpu_task(90)
     def again(history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
               request: gr.Request):
         yield from reply(_without_reply(history), request, system_prompt=system_prompt, temperature=temperature,
@@ -232,6 +235,7 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
         choices = gr.State({})
 
     @guard
+    @gpu_task(90)
     def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
                      repetition_penalty, seed, progress=gr.Progress()):
         progress(0, desc="generating")
@@ -242,6 +246,7 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
         return result.text, result.params
 
     @guard
+    @gpu_task(30)
     def next_token(text, top_k):
         found = studio.next_token(text, top_k=top_k)
         studio.save(found)
@@ -249,11 +254,13 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
 
     # Steps are not saved: a walk is many clicks; "Predict" saves the table of where it got to.
     @guard
+    @gpu_task(30)
     def step(text, top_k, shown, event: gr.SelectData):
         found = studio.next_token(text, top_k=top_k, append=shown.get(event.value, ""))
         return found.params["text"], *_table(found)
 
     @guard
+    @gpu_task(30)
     def most_likely(text, top_k):
         best = studio.next_token(text, top_k=1)[0][0]
         found = studio.next_token(text, top_k=top_k, append=best)
