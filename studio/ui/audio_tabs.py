@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.ui import examples
 from studio.ui.errors import guard
 from studio.ui.fields import Number, Radio, Slider, default
 from studio.ui.i18n import t
@@ -119,6 +120,9 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
                 timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
                 batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
                                     label=t("aud_batch_size"))
+            spoken = examples.speech()
+            if spoken:
+                gr.Examples([[spoken, "transcribe"], [spoken, "translate"]], inputs=[audio, task])
         with gr.Column():
             text = gr.Textbox(label=t("aud_transcript"), lines=6, interactive=False)
             segments = gr.Dataframe(headers=["start", "end", "text"], label=t("aud_segments"), interactive=False)
@@ -200,6 +204,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
                                        allow_custom_value=True)
             run = gr.Button(t("aud_run"), variant="primary")
             duration, guidance, temperature, top_k, seed, format = _music_settings(studio, TextToMusic.continue_audio)
+            gr.Examples([[examples.melody(), "continue", "add soft drums and a bass line"]], inputs=[audio, mode, prompt])
         with gr.Column():
             result = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
             heard = gr.Textbox(label=t("aud_heard"), lines=4, interactive=False)

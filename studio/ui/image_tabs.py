@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.ui import examples
 from studio.ui.errors import guard
 from studio.ui.fields import Number, Slider, default
 from studio.ui.i18n import t
@@ -125,6 +126,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                                   label=t("img_strength"))
                 run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, ImageToImage.__call__, img2img=True)
+                gr.Examples([[examples.landscape(), "a watercolor landscape at sunset"]], inputs=[image, prompt])
             outputs = _outputs()
         upscale = image_tools.upscale_section(studio, gpu)
         image_tools.latent_section(studio, gpu)

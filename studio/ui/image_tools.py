@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.ui import examples
 from studio.ui.errors import guard
 from studio.ui.fields import Radio, Slider, default
 from studio.ui.i18n import t
@@ -43,6 +44,7 @@ def upscale_section(studio, gpu: dict) -> TabParts:
             scale = Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
             tile = Slider(32, 1024, step=32, value=default(studio, "upscale", Upscaler.__call__, "tile"), label=t("up_tile"))
             run = gr.Button(t("up_run"), variant="primary")
+            gr.Examples([[examples.landscape()]], inputs=[image])
         with gr.Column():
             result = gr.Image(label=t("up_result"), type="filepath", format="png")
             recipe = gr.JSON(label=t("up_recipe"), open=False)
@@ -65,6 +67,7 @@ def latent_section(studio, gpu: dict) -> None:
             with gr.Column():
                 image = gr.Image(label=t("lat_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 run = gr.Button(t("lat_run"), variant="primary")
+                gr.Examples([[examples.landscape()]], inputs=[image])
             with gr.Column():
                 reconstruction = gr.Image(label=t("lat_reconstruction"), format="png")
                 report = gr.Markdown()

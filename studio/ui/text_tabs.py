@@ -103,6 +103,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
             saved = gr.File(label=t("txt_saved"), interactive=False)
             load = gr.File(label=t("txt_load"), file_types=[".json"], type="filepath")
             recipe = gr.JSON(label=t("txt_recipe"), open=False)
+        gr.Examples([["Bonjour ! Qui es-tu ?"], ["Explain diffusion models in two sentences."]], inputs=[message])
 
     def reply(shown, request, **settings):
         """Stream the reply to `shown` (the conversation so far) into the chatbot, then save it."""
@@ -220,6 +221,8 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
                 run = gr.Button(t("txt_run"), variant="primary")
                 with gr.Accordion(t("txt_settings"), open=False):
                     sampling = _sampling(studio, call)
+                gr.Examples([["L'intelligence artificielle générative crée de nouvelles données à partir d'exemples.",
+                              "summarize"], ["Un renard roux court dans la neige.", "translate"]], inputs=[text, mode])
             with gr.Column():
                 output = gr.Textbox(label=t("txt_output"), lines=12, buttons=["copy"])
                 recipe = gr.JSON(label=t("txt_recipe"), open=False)
