@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.ui import examples
 from studio.ui.errors import guard
-from studio.ui.fields import Number, Slider, default
+from studio.ui.fields import Image, Number, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 from studio.ui.streaming import run_with_steps
@@ -119,7 +119,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     with gr.Tab(t("tab_i2i"), id="image_to_image"), gr.Tabs():
         with gr.Tab(t("img_redraw"), id="redraw"), gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+                image = Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a watercolor fox")
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="")
                 strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", ImageToImage.__call__, "strength"),

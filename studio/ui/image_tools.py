@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.ui import examples
 from studio.ui.errors import guard
-from studio.ui.fields import Radio, Slider, default
+from studio.ui.fields import Image, Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 from studio.ui.zerogpu import gpu_task
@@ -40,7 +40,7 @@ def upscale_section(studio, gpu: dict) -> TabParts:
 
     with gr.Tab(t("up_tab"), id="upscale"), gr.Row():
         with gr.Column():
-            image = gr.Image(label=t("up_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+            image = Image(label=t("up_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
             scale = Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
             tile = Slider(32, 1024, step=32, value=default(studio, "upscale", Upscaler.__call__, "tile"), label=t("up_tile"))
             run = gr.Button(t("up_run"), variant="primary")
@@ -65,7 +65,7 @@ def latent_section(studio, gpu: dict) -> None:
         gr.Markdown(t("lat_intro"))
         with gr.Row():
             with gr.Column():
-                image = gr.Image(label=t("lat_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+                image = Image(label=t("lat_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 run = gr.Button(t("lat_run"), variant="primary")
                 gr.Examples([[examples.landscape()]], inputs=[image])
             with gr.Column():

@@ -132,7 +132,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     @gpu_task(90)
     def chat(message, history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
              request: gr.Request):
-        shown = [*(history or []), {"role": "user", "content": message}]
+        shown = [*_history(history), {"role": "user", "content": message}]
         yield from reply(shown, request, system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
                          max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed)
 
@@ -177,10 +177,19 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     return TabParts("chat", ("chat",), {**inputs, "message": message}, {"conversation": history})
 
 
+def _history(history) -> list:
+    """The conversation so far as a list (none: empty); the studio checks each message."""
+    if history is None:
+        return []
+    if not isinstance(history, list):
+        raise ValueError(f"history must be a list of {{'role', 'content'}} messages, got {type(history).__name__}")
+    return list(history)
+
+
 def _without_reply(history) -> list[dict]:
     """The conversation up to its last user message."""
-    shown = list(history or [])
-    while shown and shown[-1].get("role") == "assistant":
+    shown = _history(history)
+    while shown and isinstance(shown[-1], dict) and shown[-1].get("role") == "assistant":
         shown.pop()
     return shown
 
