@@ -116,7 +116,8 @@ def _check(samples: np.ndarray, rate: int, name: str, max_seconds: float) -> Non
 
 
 def _check_rate(rate: Any, name: str) -> int:
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer, float, np.floating)) or rate != int(rate):
+    number = not isinstance(rate, bool) and isinstance(rate, (int, np.integer, float, np.floating))
+    if not number or not math.isfinite(rate) or rate != int(rate):
         raise ValueError(f"{name} sampling rate must be a whole number of Hz, got {rate!r}")
     rate = int(rate)
     if not MIN_RATE <= rate <= MAX_RATE:
@@ -167,6 +168,8 @@ def _read_with_ffmpeg(
     path: Path, name: str, max_seconds: float, sampling_rate: int | None, reason: str
 ) -> tuple[np.ndarray, int]:
     """Formats libsndfile does not read (m4a, webm, ...): ffmpeg decodes them to mono float32."""
+    # Both libraries name the file by its full path; the server's folders are none of the caller's business.
+    reason = reason.replace(str(path), path.name)
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise ValueError(f"{name} file {path.name!r} could not be read ({reason}); install ffmpeg for more formats")
@@ -196,5 +199,6 @@ def _read_with_ffmpeg(
         raise ValueError(f"{name} file {path.name!r} could not be read ({error})") from error
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
-        raise ValueError(f"{name} file {path.name!r} could not be read as audio ({detail[-1] if detail else reason})")
+        reason = (detail[-1] if detail else reason).replace(str(path), path.name)
+        raise ValueError(f"{name} file {path.name!r} could not be read as audio ({reason})")
     return np.frombuffer(done.stdout, dtype="<f4").astype(np.float32)[:, None], rate

@@ -10,9 +10,11 @@ wrapper's signature (the UI does, for its defaults) must not load torch.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 # torch's global random generator is one per process, so the lock guarding it is
 # too: models that draw from it (VITS, MusicGen, `generate` sampling) take turns,
@@ -21,12 +23,31 @@ _GLOBAL_GENERATOR = threading.Lock()
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEVICE_NAME = r"(cpu|cuda|mps|xpu|npu|hpu)(:\d+)?"
+
+
+def check_device(preference: Any) -> str:
+    """`preference` when it names a kind of device ("auto", "cpu", "cuda", "cuda:1", "mps"), else a ValueError.
+
+    Other accelerators torch knows (xpu, npu, hpu) pass too: accelerate may hand them to the batch runner.
+    """
+    if isinstance(preference, str) and (preference == "auto" or re.fullmatch(DEVICE_NAME, preference)):
+        return preference
+    raise ValueError(f"unknown device {preference!r}; choose one of: {', '.join(DEVICES)} (or cuda:N)")
+
+
+def check_dtype(preference: Any) -> Any:
+    """`preference` when it names a precision ("auto", "float16", ...) or is not a name (a torch dtype), else a ValueError."""
+    if isinstance(preference, str) and preference not in DTYPES:
+        raise ValueError(f"unknown dtype {preference!r}; choose one of: {', '.join(DTYPES)}")
+    return preference
 
 
 def pick_device(preference: str = "auto") -> str:
     import torch
 
     if preference not in ("auto", None):
+        check_device(preference)
         if preference.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {preference!r} was asked for but CUDA is not available; use 'cpu' or 'auto'")
         if preference == "mps" and not torch.backends.mps.is_available():

@@ -51,6 +51,11 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 StepCallback = Callable[[int, int, "Image.Image | None"], None]
 
 
+def _check_callback(callback) -> None:
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a function (step, total, preview), got {type(callback).__name__}")
+
+
 def scheduler_name(scheduler) -> str:
     """The A1111 name of a scheduler instance, or its class name when A1111 has none."""
     cls = type(scheduler).__name__
@@ -224,6 +229,7 @@ class TextToImage(_Diffusion):
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
         width, height = self._check_size(width or self.native_size, height or self.native_size)
         preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        _check_callback(callback)
         seed = checks.seed(seed)
         params.update(width=width, height=height)
         return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
@@ -306,6 +312,7 @@ class ImageToImage(_Diffusion):
         default_w, default_h = fit_size(*source.size)
         width, height = self._check_size(width or default_w, height or default_h)
         preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        _check_callback(callback)
         seed = checks.seed(seed)
         params.update(strength=strength, width=width, height=height)
         if source.size != (width, height):

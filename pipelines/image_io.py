@@ -23,7 +23,7 @@ def load_image(value: Any, name: str = "image") -> Image.Image:
     if isinstance(value, (str, os.PathLike)):
         image = _open(Path(value), name)
     elif isinstance(value, Image.Image):
-        image = value
+        image = _loaded(value, name)
     elif isinstance(value, np.ndarray):
         image = _from_array(value, name)
     else:
@@ -45,7 +45,18 @@ def _open(path: Path, name: str) -> Image.Image:
             image.load()
             return image
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{name} file {path.name!r} could not be read as an image ({error})") from error
+        # PIL's message holds the full path; the server's folders are none of the caller's business.
+        reason = str(error).replace(str(path), path.name)
+        raise ValueError(f"{name} file {path.name!r} could not be read as an image ({reason})") from error
+
+
+def _loaded(image: Image.Image, name: str) -> Image.Image:
+    """`image` with its pixels read: a PIL image opened lazily from a damaged file fails here, named."""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{name} could not be read as an image ({error})") from error
+    return image
 
 
 def _from_array(array: np.ndarray, name: str) -> Image.Image:

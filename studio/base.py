@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pipelines.devices import check_device, check_dtype
 from pipelines.errors import OutOfMemory
 from studio import outputs, presets, tiny
 from studio.models import Key, ModelManager, parse_budget
@@ -34,13 +35,15 @@ class StudioBase:
         `memory_budget`: e.g. "8GB" (default: $STUDIO_MEMORY_BUDGET, else the preset's, else none).
         `device`, `dtype`: override the automatic choice ("cuda", "cpu", "mps"; "float16", ...).
         """
+        if outputs is not None and not isinstance(outputs, (str, os.PathLike)):
+            raise ValueError(f"outputs must be a folder path, got {type(outputs).__name__}")
         self.preset = presets.resolve(preset)
         self.outputs = Path(outputs or os.environ.get("STUDIO_OUTPUTS") or "outputs")
         budget = memory_budget if memory_budget is not None else os.environ.get("STUDIO_MEMORY_BUDGET")
         self.models = ModelManager(parse_budget(budget or self.preset.runtime("memory_budget")))
-        self._device_choice = device or self.preset.runtime("device", "auto")
+        self._device_choice = check_device(device or self.preset.runtime("device", "auto"))
         self._resolved: dict[str, str] = {}
-        self._dtype_choice = dtype or self.preset.runtime("dtype", "auto")
+        self._dtype_choice = check_dtype(dtype or self.preset.runtime("dtype", "auto"))
 
     def __repr__(self) -> str:
         return f"Studio(preset={self.preset.name!r}, outputs={str(self.outputs)!r})"

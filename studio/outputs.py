@@ -132,6 +132,8 @@ def save(result: Any, root: Path, **options) -> list[Path]:
 
 def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
     """The recipe embedded in a file written by `save` (or an A1111 PNG)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path {str(path)!r} is not a file")

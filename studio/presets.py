@@ -69,6 +69,8 @@ class Preset:
 
 def resolve(preset: str | os.PathLike | None = None, *, cuda_available: bool | None = None) -> Preset:
     """The preset named by the argument, `$STUDIO_PRESET` or the hardware."""
+    if preset is not None and not isinstance(preset, (str, os.PathLike)):
+        raise ValueError(f"preset must be a name ({', '.join(available())}) or a path to a .toml file, got {type(preset).__name__}")
     choice = preset if preset not in (None, "") else os.environ.get("STUDIO_PRESET") or None
     if choice in (None, "auto") and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes"):
         choice = "zerogpu"
