@@ -60,6 +60,14 @@ def _cut(piece: str, max_chars: int) -> list[str]:
     return [piece[i : i + max_chars] for i in range(0, len(piece), max_chars)]
 
 
+def check_settings(speaking_rate, pause) -> tuple[float, float]:
+    """The voice's `speaking_rate` and `pause`, checked as a call checks them before it speaks."""
+    return (
+        checks.number("speaking_rate", speaking_rate, low=MIN_RATE, high=MAX_RATE),
+        checks.number("pause", pause, low=0.0, high=MAX_PAUSE),
+    )
+
+
 class TextToSpeech:
     task = "text_to_speech"
 
@@ -97,8 +105,7 @@ class TextToSpeech:
     ) -> AudioResult:
         """Speech reading `text`; `speaking_rate` > 1 is faster; `pause` seconds of silence between sentences."""
         text = unicodedata.normalize("NFC", checks.text("text", text, max_chars=MAX_TEXT_CHARS))
-        speaking_rate = checks.number("speaking_rate", speaking_rate, low=MIN_RATE, high=MAX_RATE)
-        pause = checks.number("pause", pause, low=0.0, high=MAX_PAUSE)
+        speaking_rate, pause = check_settings(speaking_rate, pause)
         seed = checks.seed(seed)
         pieces = [(piece, self._encode(piece)) for piece in split_text(text)]
         pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]

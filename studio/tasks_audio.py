@@ -134,8 +134,14 @@ class AudioTasks(StudioBase):
         language, else the text model translates it (`text_to_text`, mode translate).
         The recipe holds the transcript and the text spoken.
         """
+        from pipelines.speech import TextToSpeech, check_settings
+
         target, _ = self._voice(language)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
+        # The voice's settings are checked now, not after Whisper and the text model have run.
+        voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause))
+        defaults = inspect.signature(TextToSpeech.__call__).parameters
+        check_settings(*(voice.get(name, defaults[name].default) for name in ("speaking_rate", "pause")))
         heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe")
         if not heard.text:
             raise ValueError("audio holds no speech (it is silent); nothing to translate")
