@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from pipelines.results import AudioResult
 
@@ -91,6 +90,8 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 
 def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     """`samples` (first axis is time) from `rate` to `target` Hz with a polyphase low-pass filter."""
+    from scipy.signal import resample_poly  # here: importing scipy.signal costs 0.6 s at app start
+
     if rate == target:
         return samples.astype(np.float32, copy=False)
     common = math.gcd(int(rate), int(target))
