@@ -97,3 +97,17 @@ def seeded(seed: int, device: str) -> Iterator[None]:
     with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+@contextmanager
+def generator_untouched() -> Iterator[None]:
+    """Hold torch's global CPU generator inside the block and give its state back afterwards.
+
+    For code that draws from it though no result depends on it: loading VITS or
+    MusicGen initialises weights at random before reading them, which would shift
+    the draws of a seeded block running in another thread.
+    """
+    import torch
+
+    with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):
+        yield

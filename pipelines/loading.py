@@ -9,13 +9,22 @@ the model and the ways to fix it.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from pipelines.devices import generator_untouched
 from pipelines.errors import ModelLoadError
 
 T = TypeVar("T")
+
+# transformers and diffusers build a model's modules on the "meta" device by
+# patching torch.nn.Module process-wide while they load; a second load in another
+# thread at that moment gets meta tensors ("Cannot copy out of meta tensor"). So
+# loads take turns, whichever Studio or thread asks. Some loads also draw from
+# torch's global generator, so they wait for seeded blocks (devices.seeded) too.
+_LOADING = threading.Lock()
 
 SAFE_LOAD = {"use_safetensors": True}
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
@@ -75,7 +84,8 @@ def load(model: str, what: str, loader: Callable[[str], T]) -> T:
         check_local_folder(model)
         model = str(Path(model).expanduser())
     try:
-        return loader(model)
+        with _LOADING, generator_untouched():
+            return loader(model)
     except ModelLoadError:
         raise
     except Exception as error:  # any failure here means the model is unusable: say which and why
