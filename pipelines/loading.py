@@ -33,6 +33,10 @@ FIX = (
     "point the preset at a local folder holding the model, "
     "or run offline with the tiny preset (STUDIO_PRESET=tiny)."
 )
+FIX_FOLDER = (
+    "To fix: a file of the folder may be damaged or incomplete (a cut download, a disk error): "
+    "copy or download the model again, or point the preset at another folder."
+)
 
 
 def looks_like_path(model: str) -> bool:
@@ -80,7 +84,8 @@ def load(model: str, what: str, loader: Callable[[str], T]) -> T:
     quiet_libraries()
     if not isinstance(model, str) or not model.strip():
         raise ModelLoadError(f"no model is set for {what}; name one in the preset")
-    if looks_like_path(model):
+    local = looks_like_path(model)
+    if local:
         check_local_folder(model)
         model = str(Path(model).expanduser())
     try:
@@ -89,5 +94,6 @@ def load(model: str, what: str, loader: Callable[[str], T]) -> T:
     except ModelLoadError:
         raise
     except Exception as error:  # any failure here means the model is unusable: say which and why
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelLoadError(f"could not load model {model!r} for {what}: {reason[:300]}. {FIX}") from error
+        reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
+        fix = FIX_FOLDER if local else FIX  # a folder that is there but does not load will not download itself
+        raise ModelLoadError(f"could not load model {model!r} for {what}: {reason[:300]}. {fix}") from error
