@@ -40,6 +40,9 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
         i18n=labels(),
         share=False,
         show_error=True,
+        # gradio's /monitoring would print its dashboard key to the server log at any visitor's
+        # request, and /monitoring/summary shows every user's traffic to anyone.
+        enable_monitoring=False,
         prevent_thread_lock=not block,
     )
     return app
