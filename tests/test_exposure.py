@@ -1,0 +1,222 @@
+"""What the studio exposes: safetensors only, no remote code, only its outputs served, uploads capped, no secret logged.
+
+The web checks run against `python app.py` with a login and a 1 MB upload limit,
+as someone would put it on a network; the requests are made logged in, so a
+refusal is the file rule's, not the login's.
+"""
+
+import ast
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from pipelines.errors import ModelLoadError
+from pipelines.loading import SAFE_LOAD
+from studio import Studio
+from tests.support.server import AppServer
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "s3cr3t-MARKER-7f1e"  # the token and the password: it must never show in the log
+USER = "creator"
+
+
+def sources(*folders: str) -> list[Path]:
+    return [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
+
+
+# -- loading: safetensors only, no remote code, always through pipelines.loading ---------------------
+
+def _parents(tree: ast.AST) -> dict:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _enclosing_function(node, parents):
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.FunctionDef):
+            return node
+    return None
+
+
+def test_every_from_pretrained_in_pipelines_goes_through_load_with_safetensors():
+    checked = 0
+    for path in sources("pipelines"):
+        tree = ast.parse(path.read_text(), str(path))
+        parents = _parents(tree)
+        for call in ast.walk(tree):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained"):
+                continue
+            where = f"{path.relative_to(ROOT)}:{call.lineno}"
+            loader = _enclosing_function(call, parents)
+            owner = _enclosing_function(loader, parents) if loader else None
+            passed = owner and any(
+                isinstance(n, ast.Call) and getattr(n.func, "id", "") == "load"
+                and any(isinstance(a, ast.Name) and a.id == loader.name for a in n.args)
+                for n in ast.walk(owner)
+            )
+            assert passed, f"{where}: from_pretrained outside a loader handed to pipelines.loading.load()"
+            library_class = call.func.value.id if isinstance(call.func.value, ast.Name) else ""
+            if not library_class.endswith(("Tokenizer", "Processor")):  # weights: safetensors only
+                assert any(k.arg is None and getattr(k.value, "id", "") == "SAFE_LOAD" for k in call.keywords), where
+            checked += 1
+    assert checked >= 10  # every wrapper's model and tokenizer or processor
+
+
+def test_the_studio_loads_models_only_through_the_pipelines_wrappers():
+    for path in [*sources("studio"), ROOT / "app.py"]:
+        tree = ast.parse(path.read_text(), str(path))
+        library = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                   for alias in node.names
+                   if (getattr(node, "module", None) or alias.name).split(".")[0] in ("transformers", "diffusers")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("from_pretrained", "from_single_file"):
+                root = node.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                assert getattr(root, "id", "") not in library, f"{path.relative_to(ROOT)}:{node.lineno} loads a model itself"
+
+
+def test_no_remote_code_and_no_pickle_loading_anywhere():
+    remote = re.compile(r"trust_remote_code\W{0,3}\s*[=:]\s*True")
+    pickled = re.compile(r"\btorch\.load\(|\bpickle\.loads?\(|weights_only\s*=\s*False|from_single_file\(")
+    for path in [*sources("pipelines", "studio", "bench", "tests"), ROOT / "app.py"]:
+        text = path.read_text()
+        assert not remote.search(text), path
+        if path.is_relative_to(ROOT / "pipelines") or path.is_relative_to(ROOT / "studio"):
+            assert not pickled.search(text), path
+    assert SAFE_LOAD == {"use_safetensors": True}
+
+
+def test_every_weight_file_read_asks_for_safetensors_and_no_remote_code(fresh_studio, monkeypatch):
+    """Every model of the preset, loaded for real, with the libraries' own loaders watched."""
+    from diffusers.models.modeling_utils import ModelMixin
+    from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+    from transformers.modeling_utils import PreTrainedModel
+
+    seen = []
+    for base in (PreTrainedModel, ModelMixin, DiffusionPipeline):
+        original = base.__dict__["from_pretrained"].__func__
+
+        def watched(cls, *args, original=original, **kwargs):
+            seen.append((cls.__name__, kwargs.get("use_safetensors"), kwargs.get("trust_remote_code")))
+            return original(cls, *args, **kwargs)
+
+        monkeypatch.setattr(base, "from_pretrained", classmethod(watched))
+    fresh_studio.preload()
+    kinds = {name for name, *_ in seen}
+    assert {"StableDiffusionPipeline", "UNet2DConditionModel", "LlamaForCausalLM", "VitsModel",
+            "WhisperForConditionalGeneration", "MusicgenForConditionalGeneration"} <= kinds
+    assert all(safetensors is True and not remote for _, safetensors, remote in seen), seen
+
+
+@pytest.mark.parametrize("suffix", [".ckpt", ".pt", ".pth"])  # .bin: tests/test_models.py
+def test_pickle_weights_of_every_kind_are_refused(tmp_path, suffix):
+    folder = tmp_path / "unsafe"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / f"model{suffix}").write_bytes(b"\x80\x04not really")
+    preset = tmp_path / "p.toml"
+    preset.write_text(f'[text]\nmodel = "{folder}"\n')
+    with pytest.raises(ModelLoadError, match="only pickle weights.*safetensors only"):
+        Studio(preset=str(preset), outputs=tmp_path / "outputs").chat("Bonjour")
+
+
+# -- the web server: what it serves, what it takes, what it logs -------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    secrets = {"HF_TOKEN": MARKER, "HUGGING_FACE_HUB_TOKEN": MARKER, "STUDIO_USERNAME": USER, "STUDIO_PASSWORD": MARKER}
+    app = AppServer(tmp_path_factory.mktemp("exposed-app"), "--max-file-size", "1mb", env=secrets)
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def session(server):
+    """A logged-in browser, as far as the server can tell."""
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        assert http.post("login", data={"username": USER, "password": "wrong"}).status_code == 400
+        assert http.post("login", data={"username": USER, "password": MARKER}).status_code == 200
+        yield http
+
+
+@pytest.fixture(scope="module")
+def output(server) -> Path:
+    """A real output file, made through the API."""
+    client = Client(server.url, auth=(USER, MARKER), verbose=False)
+    client.predict(prompt="a fox", seed=1, api_name="/text_to_image")
+    client.predict(message="Bonjour", seed=1, api_name="/chat")
+    with pytest.raises(Exception, match="width"):
+        client.predict(prompt="a fox", width=500, api_name="/text_to_image")
+    [png] = server.outputs.rglob("*.png")
+    return png.resolve()
+
+
+def forbidden(output: Path) -> list[str]:
+    """Requests for files outside the outputs and temp folders, plain and with tricks."""
+    day, up = output.parent, "../" * 8
+    return [
+        "gradio_api/file=/etc/passwd",
+        "gradio_api/file//etc/passwd",  # the older /file/ route
+        "gradio_api/file=%2fetc%2fpasswd",
+        "gradio_api/file=file:///etc/passwd",
+        f"gradio_api/file={day}/{up}etc/passwd",
+        f"gradio_api/file={day}/{up.replace('../', '%2e%2e/')}etc/passwd",
+        f"gradio_api/file={day}/{up.replace('../', '%2e%2e%2f')}etc/passwd",
+        f"gradio_api/file={day}/{up.replace('../', '%252e%252e%252f')}etc/passwd",
+        f"gradio_api/file={day}/{up.replace('../', '..%5c')}etc/passwd",
+        "gradio_api/file=README.md",
+        "gradio_api/file=app.py",
+        f"gradio_api/file={ROOT / 'README.md'}",
+        f"gradio_api/file={ROOT / 'studio' / 'serve.py'}",
+        f"gradio_api/file={day}/{up}{str(ROOT / 'app.py').lstrip('/')}",
+        f"gradio_api/file={day.parent}",  # the folder itself: no listing
+        "gradio_api/file=http://127.0.0.1:1/",  # no fetching on the server's behalf
+        "gradio_api/proxy=file:///etc/passwd",
+        "file=/etc/passwd",
+        "static/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "assets/..%2f..%2f..%2fREADME.md",
+        "monitoring",
+        "monitoring/summary",
+    ]
+
+
+def test_files_outside_the_outputs_and_temp_folders_are_refused(session, output, server):
+    passwd, readme = Path("/etc/passwd").read_bytes()[:20], (ROOT / "README.md").read_bytes()[:20]
+    for path in forbidden(output):
+        answer = session.get(path, follow_redirects=False)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+        assert passwd not in answer.content and readme not in answer.content, path
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_a_real_output_is_served_to_the_logged_in_only(session, output, server):
+    for route in ("gradio_api/file=", "gradio_api/file/"):
+        answer = session.get(f"{route}{output}")
+        assert answer.status_code == 200 and answer.content == output.read_bytes()
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
+        assert stranger.get(f"gradio_api/file={output}").status_code == 401
+        assert stranger.get("config").status_code == 401
+
+
+def test_uploads_over_the_limit_get_413(session, server):
+    big = session.post("gradio_api/upload", files={"files": ("big.wav", os.urandom(1_100_000))})
+    assert big.status_code == 413 and "maximum allowed size" in big.text
+    small = session.post("gradio_api/upload", files={"files": ("small.wav", os.urandom(10_000))})
+    assert small.status_code == 200 and small.json()[0].endswith("small.wav")
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
+        assert stranger.post("gradio_api/upload", files={"files": ("x.wav", b"x")}).status_code == 401
+
+
+def test_no_secret_is_logged_saved_or_sent(session, output, server):
+    session.get("monitoring")  # would print its dashboard key, were monitoring on
+    log = server.log.read_text()
+    assert MARKER not in log and "Monitoring URL" not in log
+    for path in server.outputs.rglob("*"):
+        assert not path.is_file() or MARKER.encode() not in path.read_bytes(), path
+    for page in ("config", "gradio_api/info", "gradio_api/openapi.json", ""):
+        assert MARKER not in session.get(page).text, page
