@@ -6,6 +6,7 @@ refusal is the file rule's, not the login's.
 """
 
 import ast
+import inspect
 import os
 import re
 from pathlib import Path
@@ -220,3 +221,39 @@ def test_no_secret_is_logged_saved_or_sent(session, output, server):
         assert not path.is_file() or MARKER.encode() not in path.read_bytes(), path
     for page in ("config", "gradio_api/info", "gradio_api/openapi.json", ""):
         assert MARKER not in session.get(page).text, page
+
+
+def test_the_readme_limits_are_the_codes(studio):
+    from pipelines import audio_io, image, image_io, music, speech, text, upscale
+    from pipelines.checks import MAX_SEED
+    from studio.cli import build_parser
+    from studio.serve import launch
+
+    readme = (ROOT / "README.md").read_text()
+    limits = readme[readme.index("## Limits\n"):readme.index("## Security\n")]
+    serve = build_parser().parse_args(["serve"])
+    defaults = inspect.signature(launch).parameters
+    assert [getattr(serve, n) for n in ("queue_size", "max_file_size", "concurrency")] == [
+        defaults[n].default for n in ("queue_size", "max_file_size", "concurrency")]
+    expected = [
+        f"| image prompt | {image.MAX_PROMPT_CHARS:,} characters",
+        f"| image size | {image.MIN_SIZE} to {image.MAX_SIZE:,} pixels a side, multiples of {image.SIZE_STEP} |",
+        f"| input images | {image_io.MIN_SIDE} to {image_io.MAX_SIDE:,} pixels a side |",
+        f"| steps | 1 to {image.MAX_STEPS} |",
+        f"| batch size | 1 to {image.MAX_BATCH} images |",
+        f"x{upscale.SCALES[0]} or x{upscale.SCALES[1]}, at most {upscale.MAX_OUTPUT_SIDE:,} pixels a side",
+        f"| chat | {text.MAX_MESSAGES} messages, {text.MAX_MESSAGE_CHARS:,} characters a message",
+        f"| text (Text → Text, next token) | {text.MAX_TEXT_CHARS:,} characters |",
+        f"`max_new_tokens` 1 to {text.MAX_NEW_TOKENS:,} |",
+        f"| text to speak | {speech.MAX_TEXT_CHARS:,} characters |",
+        f"| audio input | {audio_io.MIN_SECONDS:g} s to {audio_io.MAX_SECONDS / 60:g} minutes ({audio_io.MAX_SECONDS:g} s), "
+        f"{audio_io.MIN_RATE // 1000} kHz to {audio_io.MAX_RATE // 1000} kHz, 1 to {audio_io.MAX_CHANNELS} channels |",
+        f"| music | {music.MIN_DURATION:g} to {music.MAX_DURATION:g} s; its prompt {music.MAX_PROMPT_CHARS:,} characters |",
+        f"| seed | 0 to {MAX_SEED:,};",
+        f"| queue | {serve.queue_size} requests waiting (`--queue-size`), {serve.concurrency} running (`--concurrency`)",
+        f"| upload size | {serve.max_file_size.removesuffix('mb')} MiB a file (`--max-file-size {serve.max_file_size}`)",
+    ]
+    for line in expected:
+        assert line in limits, line
+    with studio._use("text", studio.model_ref("text"), text.LanguageModel.from_pretrained, language_model=True) as lm:
+        assert f"({lm.context_length} tokens for the tiny model" in limits
