@@ -29,6 +29,7 @@ def text(name: str, value: Any, *, max_chars: int, allow_empty: bool = False) ->
         raise ValueError(f"{name} must be text, got {type(value).__name__} {_show(value)}")
     if "\x00" in value:
         raise ValueError(f"{name} contains NUL characters; remove them")
+    unicode(name, value)
     if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
         raise ValueError(f"{name} contains control characters; remove them")
     value = value.strip()
@@ -36,6 +37,15 @@ def text(name: str, value: Any, *, max_chars: int, allow_empty: bool = False) ->
         raise ValueError(f"{name} is empty; write some text")
     if len(value) > max_chars:
         raise ValueError(f"{name} is {len(value)} characters long; the limit is {max_chars}")
+    return value
+
+
+def unicode(name: str, value: str) -> str:
+    """`value` if it is valid Unicode: a lone surrogate (from a broken decode) cannot be encoded or tokenised."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{name} holds a character that is not valid Unicode at position {error.start}; remove it") from None
     return value
 
 

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MIN_SIDE = 8
 MAX_SIDE = 4096
+FLOAT_SLACK = 1 / 512  # rounding noise around [0, 1] in float arrays: half an 8-bit step
 
 
 def load_image(value: Any, name: str = "image") -> Image.Image:
@@ -69,6 +70,10 @@ def _from_array(array: np.ndarray, name: str) -> Image.Image:
     elif np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
             raise ValueError(f"{name} array contains NaN or infinite values")
+        low, high = float(array.min(initial=0.0)), float(array.max(initial=0.0))
+        if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:  # 0-255 floats would all turn white, silently
+            raise ValueError(f"{name} array of floats must hold values in [0, 1], got {low:g} to {high:g}; "
+                             "divide 0-255 values by 255 (or give uint8)")
         array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
     elif array.dtype == np.uint16:
         array = (array // 257).astype(np.uint8)
@@ -84,8 +89,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         peak = 65535.0 if array.max() > 255 or image.mode.startswith("I;16") else 255.0
         image = Image.fromarray((np.clip(array / peak, 0, 1) * 255).round().astype(np.uint8))
     elif image.mode == "F":
+        # PIL's float images hold 0-255 (its own L -> F conversion keeps them); a float image of [0, 1] is scaled up.
         array = np.asarray(image, dtype=np.float64)
-        image = Image.fromarray((np.clip(array, 0, 1) * 255).round().astype(np.uint8))
+        scale = 255.0 if array.size and array.max() <= 1.0 else 1.0
+        image = Image.fromarray(np.clip(array * scale, 0, 255).round().astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -446,6 +446,7 @@ class LanguageModel:
         top_k = checks.integer("top_k", top_k, low=1, high=MAX_TABLE_ROWS)
         if not isinstance(append, str) or "\x00" in append or len(append) > MAX_TOKEN_CHARS:
             raise ValueError(f"append must be a token (text of at most {MAX_TOKEN_CHARS} characters), got {str(append)[:60]!r}")
+        checks.unicode("append", append)
         text = text + append  # as written: the step's token keeps its leading space
         inputs = self.tokenizer(text, return_tensors="pt").to(self.device)
         length = int(inputs["input_ids"].shape[1])
