@@ -34,6 +34,7 @@ from tests.support.server import AppServer
 
 NAN, INF = math.nan, math.inf
 NUL = "\x00" * 5
+SURROGATE = "a fox \ud800"  # what a broken decode leaves: not valid Unicode
 HI = [{"role": "user", "content": "Bonjour"}]
 ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale", "vae_latents",
              "text_to_speech", "speech_to_text", "text_to_music", "audio_to_audio"]
@@ -146,6 +147,8 @@ CASES = [
     ("text_to_image", "none-prompt", t2i(prompt=None), "prompt"),
     ("text_to_image", "number-prompt", t2i(prompt=42), "prompt"),
     ("text_to_image", "list-prompt", t2i(prompt=["a fox"]), "prompt"),
+    ("text_to_image", "lone-surrogate-prompt", t2i(prompt=SURROGATE), "prompt"),
+    ("text_to_image", "control-character-prompt", t2i(prompt="a\x07fox"), "prompt"),
     ("text_to_image", "nul-negative", t2i(negative_prompt="a\x00b"), "negative_prompt"),
     ("text_to_image", "over-long-negative", t2i(negative_prompt="x" * (MAX_PROMPT_CHARS + 1)), "negative_prompt"),
     ("text_to_image", "width-not-multiple-of-8", t2i(width=500), "width"),
@@ -188,6 +191,7 @@ CASES = [
     ("image_to_image", "int64-array", i2i_image(lambda f: np.zeros((64, 64, 3), dtype=np.int64)), "image"),
     ("image_to_image", "five-channel-array", i2i_image(lambda f: np.zeros((64, 64, 5), dtype=np.uint8)), "image"),
     ("image_to_image", "nan-array", i2i_image(lambda f: np.full((64, 64, 3), np.nan)), "image"),
+    ("image_to_image", "floats-of-0-to-255", i2i_image(lambda f: np.full((64, 64, 3), 200.0)), "image"),
     ("image_to_image", "too-wide", i2i_image(lambda f: np.zeros((8, 5000, 3), dtype=np.uint8)), "image"),
     ("image_to_image", "strength-zero", i2i(strength=0), "strength"),
     ("image_to_image", "strength-negative", i2i(strength=-0.5), "strength"),
@@ -217,6 +221,7 @@ CASES = [
     ("chat", "empty-text", chat(""), "messages"),
     ("chat", "whitespace-text", chat("  \n "), "messages"),
     ("chat", "nul-text", chat(NUL), "messages"),
+    ("chat", "lone-surrogate", chat(SURROGATE), "messages"),
     ("chat", "over-long-message", chat("x" * (MAX_MESSAGE_CHARS + 1)), "messages"),
     ("chat", "none", chat(None), "messages"),
     ("chat", "number", chat(42), "messages"),
@@ -254,6 +259,7 @@ CASES = [
     ("text_to_text", "nul-text", t2t(NUL), "text"),
     ("text_to_text", "over-long-text", t2t("x" * (MAX_TEXT_CHARS + 1)), "text"),
     ("text_to_text", "none-text", t2t(None), "text"),
+    ("text_to_text", "lone-surrogate", t2t(SURROGATE), "text"),
     ("text_to_text", "unknown-mode", t2t(mode="poem"), "mode"),
     ("text_to_text", "mode-leaving-its-folder", t2t(mode="../continue"), "mode"),
     ("text_to_text", "number-mode", t2t(mode=42), "mode"),
@@ -272,12 +278,14 @@ CASES = [
     ("next_token", "rows-string", lambda s, f: s.next_token("Bonjour", top_k="5"), "top_k"),
     ("next_token", "append-number", lambda s, f: s.next_token("Bonjour", append=42), "append"),
     ("next_token", "append-over-long", lambda s, f: s.next_token("Bonjour", append="x" * 201), "append"),
+    ("next_token", "append-lone-surrogate", lambda s, f: s.next_token("Bonjour", append="\udcff"), "append"),
     # text_to_speech
     ("text_to_speech", "empty-text", tts(""), "text"),
     ("text_to_speech", "whitespace-text", tts(" \n"), "text"),
     ("text_to_speech", "nul-text", tts(NUL), "text"),
     ("text_to_speech", "over-long-text", tts("x" * (MAX_SPEECH_CHARS + 1)), "text"),
     ("text_to_speech", "none-text", tts(None), "text"),
+    ("text_to_speech", "lone-surrogate", tts(SURROGATE), "text"),
     ("text_to_speech", "nothing-readable", tts("🙂🙂 ✨"), "text"),
     ("text_to_speech", "unknown-language", tts(language="xx"), "language"),
     ("text_to_speech", "language-leaving-its-folder", tts(language="../en"), "language"),
@@ -310,6 +318,7 @@ CASES = [
     ("text_to_music", "empty-prompt", t2m(""), "prompt"),
     ("text_to_music", "nul-prompt", t2m(NUL), "prompt"),
     ("text_to_music", "none-prompt", t2m(None), "prompt"),
+    ("text_to_music", "lone-surrogate", t2m(SURROGATE), "prompt"),
     ("text_to_music", "over-long-prompt", t2m("x" * (MAX_MUSIC_PROMPT_CHARS + 1)), "prompt"),
     ("text_to_music", "duration-zero", t2m(duration=0), "duration"),
     ("text_to_music", "duration-negative", t2m(duration=-1), "duration"),
@@ -523,6 +532,15 @@ ODD_ARRAYS = {
 @pytest.mark.parametrize("array", ODD_ARRAYS.values(), ids=ODD_ARRAYS.keys())
 def test_odd_but_valid_arrays_work(studio, array):
     assert studio.image_to_image(array, "a fox", steps=2, seed=1).images[0].size == (72, 64)
+
+
+@pytest.mark.parametrize("grey, value", [(180.0, 180), (0.5, 128)])
+def test_float_pil_images_keep_their_grey(grey, value):
+    """PIL's float images hold 0-255 (as its L -> F conversion gives); ones of [0, 1] are scaled."""
+    from pipelines.image_io import load_image
+
+    image = load_image(Image.fromarray(np.full((64, 72), grey, dtype=np.float32)))
+    assert image.mode == "RGB" and image.getpixel((3, 3)) == (value, value, value)
 
 
 @pytest.mark.parametrize("mode", ["CMYK", "RGBA", "L", "I;16", "LAB", "1"])
