@@ -668,16 +668,22 @@ def test_bad_requests_reach_the_client_naming_the_field(server, client, files, a
     assert "Traceback" not in server.log.read_text()[logged:]
 
 
-def test_nan_in_raw_json_is_named_too(server, files):
-    """JSON has no NaN, so gradio_client cannot send one; a hand-written request can."""
+@pytest.mark.parametrize("body, field", [
+    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0]}', "guidance must be in"),
+    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0]}', "width must be"),
+    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0]}', "prompt holds a character that is not valid"),
+], ids=["nan", "infinity", "lone-surrogate"])
+def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
+    """NaN, Infinity and lone surrogates: not JSON gradio_client writes, but a hand-written request can."""
     import httpx
 
-    body = '{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0]}'
+    logged = len(server.log.read_text())
     with httpx.Client(base_url=server.url, timeout=60) as http:
         event = http.post("gradio_api/call/text_to_image", content=body, headers={"Content-Type": "application/json"})
         assert event.status_code == 200, event.text
         answer = http.get(f"gradio_api/call/text_to_image/{event.json()['event_id']}").text
-    assert "event: error" in answer and "guidance must be in" in answer, answer
+    assert "event: error" in answer and field in answer, answer
+    assert "Traceback" not in server.log.read_text()[logged:]
 
 
 VALID_REQUESTS = {

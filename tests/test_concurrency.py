@@ -173,3 +173,22 @@ def test_python_threads_sharing_one_studio_each_get_their_own_result(studio):
         for result, reference in zip(results, references, strict=True):
             assert np.array_equal(result, reference) if isinstance(reference, np.ndarray) else result == reference
     assert not np.array_equal(references[0 + 2], references[1 + 2])  # the seeds did differ
+
+
+def test_threads_saving_at_once_never_overwrite_each_other(studio, tmp_path):
+    from studio import Studio
+
+    target = Studio(preset="tiny", outputs=tmp_path / "outputs")
+    results = [studio.chat("Bonjour", seed=seed, max_new_tokens=4) for seed in range(16)]  # .json and .md each
+    start = threading.Barrier(len(results))
+
+    def save(result):
+        start.wait(timeout=60)
+        return target.save(result)
+
+    with ThreadPoolExecutor(len(results)) as pool:
+        paths = [path for saved in pool.map(save, results) for path in saved]
+    assert len(set(paths)) == 2 * len(results)
+    assert sorted(Studio.read_recipe(p)["seed"] for p in paths if p.suffix == ".json") == list(range(16))
+    assert all(p.with_suffix(".json") in paths for p in paths)  # each .md beside its own .json
+    assert not [p for p in (tmp_path / "outputs").rglob(".tmp-*")]
