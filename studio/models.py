@@ -27,10 +27,12 @@ UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "ki
 
 def parse_budget(text: str | int | None) -> int | None:
     """`"8GB"`, `"512MiB"` or a byte count -> bytes; None, "" or 0 -> no budget."""
+    if isinstance(text, bool) or (isinstance(text, int) and text < 0):
+        raise ValueError(f"memory budget must look like '8GB', '512MiB' or a byte count, got {text!r}")
     if text in (None, "", 0, "0"):
         return None
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text if text > 0 else None
+    if isinstance(text, int):
+        return text
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
     if not match or match.group(2).lower() not in UNITS:
         raise ValueError(f"memory budget must look like '8GB', '512MiB' or a byte count, got {text!r}")
