@@ -624,6 +624,8 @@ REQUESTS = [
     ("upscale", lambda f: dict(image=up("ok")(f), tile=0), "tile"),
     ("vae_latents", lambda f: dict(image=up("half")(f)), "image"),
     ("vae_latents", lambda f: dict(image=None), "image"),
+    ("vae_latents", lambda f: dict(image=up("text_png")(f)), "image"),
+    ("vae_latents", lambda f: dict(image=up("one")(f)), "image"),
     ("chat", lambda f: dict(message=""), "messages"),
     ("chat", lambda f: dict(message=NUL), "messages"),
     ("chat", lambda f: dict(message="hi", history=42), "history"),
