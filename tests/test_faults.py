@@ -280,12 +280,12 @@ def slow_language_model(web, monkeypatch):
 
 @pytest.fixture
 def image_steps(web, monkeypatch):
-    """The denoising steps the web app's text_to_image runs, counted."""
+    """The denoising steps the web app's text_to_image runs, as (step, total)."""
     steps, original = [], web.studio.text_to_image
 
     def counted(*args, callback=None, **kwargs):
         def on_step(step, total, preview):
-            steps.append(step)
+            steps.append((step, total))
             if callback is not None:
                 callback(step, total, preview)
 
@@ -313,7 +313,7 @@ def test_a_client_leaving_mid_image_leaks_nothing(web, image_steps):
     data = ["a slow fox", "", 150, 7.5, 128, 128, 9, 1, "default", 1]
     leave_after_first_update(web.url, fn_id(web.app, "text_to_image"), data, "leaves-mid-image")
     assert eventually(lambda: not studio_threads()), studio_threads()
-    assert 0 < max(image_steps) < 150  # it stopped at the step after the client left
+    assert 0 < max(step for step, total in image_steps if total == 150) < 150  # stopped after the client left
     gallery, _, recipe = web.client.predict(prompt="a fox", seed=2, api_name="/text_to_image")  # the model is free
     assert np.array_equal(np.asarray(Image.open(gallery[0]["image"])),
                           np.asarray(web.studio.text_to_image("a fox", seed=2).images[0]))
@@ -355,6 +355,20 @@ def test_stopping_one_reply_leaves_the_other_users_reply_whole(web, slow_languag
     assert conversation[-1]["content"] == studio.chat("Salut", seed=2, max_new_tokens=40).text
     assert eventually(lambda: not studio_threads()), studio_threads()
     assert free(lm_run_lock(web.studio))
+
+
+def test_cancelling_one_image_leaves_the_other_users_image_whole(web, image_steps, studio):
+    first, second = Client(web.url, verbose=False), Client(web.url, verbose=False)
+    slow = dict(prompt="a slow fox", steps=150, width=128, height=128, preview_every=1, seed=9)
+    cancelled = first.submit(**slow, api_name="/text_to_image")
+    assert eventually(lambda: len(image_steps) >= 3, 60)  # it is drawing
+    whole = second.submit(prompt="a fox", seed=3, api_name="/text_to_image")  # waits for the model
+    cancelled.cancel()
+    gallery, _, recipe = whole.result(timeout=120)
+    assert np.array_equal(np.asarray(Image.open(gallery[0]["image"])),
+                          np.asarray(studio.text_to_image("a fox", seed=3).images[0]))
+    assert max(step for step, total in image_steps if total == 150) < 150
+    assert eventually(lambda: not studio_threads()), studio_threads()
 
 
 def test_out_of_memory_through_the_web_page(web, monkeypatch):
