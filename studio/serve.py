@@ -23,14 +23,19 @@ def login_from_env() -> list[tuple[str, str]] | None:
 
 
 def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
+    from studio.outputs import OutputError
     from studio.ui import build_app, labels
     from studio.ui.zerogpu import on_zerogpu
 
+    try:  # before anything loads: a server that cannot save would fail every request
+        studio.outputs.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"the outputs folder {studio.outputs} cannot be made ({error.strerror or error}); "
+                          "set STUDIO_OUTPUTS to a writable folder") from None
     if on_zerogpu():  # each ZeroGPU call runs in a worker that keeps nothing: load everything once, here
         studio.preload()
     app = build_app(studio, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
-    studio.outputs.mkdir(parents=True, exist_ok=True)
     app.launch(
         server_name=host_for(host),
         server_port=port,

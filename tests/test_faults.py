@@ -392,3 +392,16 @@ def test_an_unwritable_outputs_folder_through_the_web_page(web):
         day.unlink()
     path, recipe = web.client.predict(text="Bonjour", seed=1, api_name="/text_to_speech")
     assert Path(path).name.endswith(".wav") and recipe["seed"] == 1
+
+
+def test_a_server_whose_outputs_folder_cannot_be_made_says_so_and_exits(tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    env = {**os.environ, "STUDIO_PRESET": "tiny", "STUDIO_OUTPUTS": str(blocker)}
+    done = subprocess.run([sys.executable, "app.py", "--port", str(free_port())], cwd=Path(__file__).parents[1], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "outputs folder" in done.stderr and "STUDIO_OUTPUTS" in done.stderr and "Traceback" not in done.stderr
