@@ -162,16 +162,25 @@ def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(fresh_studio, m
 # -- a full or unwritable outputs folder --------------------------------------------------------
 
 class FullDisk:
-    """A file that takes `room` bytes, then fails as a full disk does."""
+    """Files on a disk with `room` bytes left in all: writes past it fail as a full disk's do."""
 
-    def __init__(self, file, room: int):
-        self.file, self.room = file, room
+    def __init__(self, room: int):
+        self.room = room
+
+    def open(self, fd: int, mode: str, fdopen=os.fdopen):
+        return _FileOn(self, fdopen(fd, mode))
+
+
+class _FileOn:
+    def __init__(self, disk: FullDisk, file):
+        self.disk, self.file = disk, file
 
     def write(self, data) -> int:
-        if len(data) > self.room:
-            self.file.write(bytes(data[: self.room]))  # what fitted is written, as on a real disk
+        if len(data) > self.disk.room:
+            self.file.write(bytes(data[: self.disk.room]))  # what fitted is written, as on a real disk
+            self.disk.room = 0
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self.room -= len(data)
+        self.disk.room -= len(data)
         return self.file.write(data)
 
     def __getattr__(self, name):
@@ -195,12 +204,13 @@ def results(studio):
 
 
 @pytest.mark.parametrize("kind", ["image", "speech-wav", "chat-json-and-md", "transcript-four-files", "token-table"])
-@pytest.mark.parametrize("room", [0, 200])
-def test_a_full_disk_is_a_clear_error_and_leaves_no_file(studio, tmp_path, monkeypatch, kind, room):
+@pytest.mark.parametrize("left", ["no-room", "half-the-room"])
+def test_a_full_disk_is_a_clear_error_and_leaves_no_file(studio, tmp_path, monkeypatch, kind, left):
     result = results(studio)[kind]()
+    needed = sum(p.stat().st_size for p in Studio(preset="tiny", outputs=tmp_path / "elsewhere").save(result))
     target = Studio(preset="tiny", outputs=tmp_path / "outputs")
-    fdopen = os.fdopen
-    monkeypatch.setattr(outputs.os, "fdopen", lambda fd, mode: FullDisk(fdopen(fd, mode), room))
+    disk = FullDisk(0 if left == "no-room" else needed // 2)  # half: it fills inside a later file of several
+    monkeypatch.setattr(outputs.os, "fdopen", disk.open)
     with pytest.raises(OutputError, match="No space left on device. Free some space or set STUDIO_OUTPUTS"):
         target.save(result)
     monkeypatch.undo()
