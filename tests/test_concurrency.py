@@ -106,7 +106,7 @@ def test_every_user_gets_exactly_the_result_of_their_own_request(server, studio)
 
 def test_a_full_queue_refuses_at_once_with_the_documented_answer(tmp_path):
     app = AppServer(tmp_path, "--queue-size", "2")
-    slow = dict(prompt="a fox", steps=100, width=128, height=128)  # about a second each here
+    slow = dict(prompt="a fox", steps=50, width=128, height=128)  # about half a second each here
     try:
         clients = [Client(app.url, verbose=False) for _ in range(8)]
         jobs = [c.submit(**slow, seed=i, api_name="/text_to_image") for i, c in enumerate(clients)]
@@ -122,7 +122,7 @@ def test_a_full_queue_refuses_at_once_with_the_documented_answer(tmp_path):
 
         # Over plain HTTP the answer is 503 with the reason: one running, two waiting, the fourth refused.
         with httpx.Client(base_url=app.url, timeout=30) as http:
-            answers = [http.post("gradio_api/queue/join", json={"data": ["a fox", "", 100, 7.5, 128, 128, i, 1, "default", 0],
+            answers = [http.post("gradio_api/queue/join", json={"data": ["a fox", "", 50, 7.5, 128, 128, i, 1, "default", 0],
                                                                 "fn_index": _fn_index(clients[0], "/text_to_image"),
                                                                 "session_hash": f"flood{i}"})
                        for i in range(6)]
