@@ -1,8 +1,9 @@
 """`python -m bench [--quick]`: run every benchmark and rewrite BENCHMARKS.md.
 
---quick: the tiny models only (a few minutes). Without it, the image, text and
-audio figures use random-weight models of the real architectures (bench/real),
-built on first use, and take much longer on a CPU.
+--quick: the tiny models only (under 3 minutes), written to bench/results/quick.md.
+Without it, the image, text and audio figures use random-weight models of the
+real architectures (bench/real), built on first use (about 12 minutes on 2 CPU
+cores once built), and the table replaces BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="tiny models only, a few minutes")
     parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch)")
-    parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--output", help="where the table goes (default: BENCHMARKS.md for a full run, "
+                        "bench/results/quick.md for --quick, so a quick run never replaces the full table)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -70,8 +72,10 @@ def main() -> None:
             print("  ", format_row(item), file=sys.stderr, flush=True)
         sections.append((title, rows))
     command = "python -m bench" + (" --quick" if args.quick else "")
-    Path(args.output).write_text(render(sections, command, args.quick), encoding="utf-8")
-    print(f"wrote {args.output}", file=sys.stderr)
+    output = Path(args.output or (ROOT / "bench" / "results" / "quick.md" if args.quick else ROOT / "BENCHMARKS.md"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(sections, command, args.quick), encoding="utf-8")
+    print(f"wrote {output}", file=sys.stderr)
 
 
 def format_row(item: dict) -> str:
