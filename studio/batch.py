@@ -214,6 +214,11 @@ def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool) 
     from studio.core import Studio
 
     (out / "jobs").mkdir(parents=True, exist_ok=True)
+    if state.is_main_process:  # what a killed run was writing: never finished, so never counted
+        for leftover in (out / "jobs").glob(".*.tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in out.glob(".manifest.tmp-*"):
+            leftover.unlink(missing_ok=True)
     done_lines = {int(p.name) for p in (out / "jobs").iterdir() if p.is_dir() and p.name.isdigit()}
     todo = [[job for job in unit if job.line not in done_lines] for unit in plan(jobs)]
     todo = [unit for unit in todo if unit]

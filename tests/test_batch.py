@@ -152,6 +152,9 @@ def test_a_killed_run_resumes_without_redoing_or_losing_jobs(tmp_path):
     process.wait()
     finished_before = {p.name: p.stat().st_ino for p in (out / "jobs").iterdir() if p.name.isdigit()}
     assert 2 <= len(finished_before) < len(lines), "the run should have been killed half-way"
+    # What a job being written at the kill leaves (the kill may or may not land there itself).
+    (out / "jobs" / ".00010.tmp-99999").mkdir(exist_ok=True)
+    (out / "jobs" / ".00010.tmp-99999" / "00001-text_to_image-9-half.png").write_bytes(b"\x89PNG half")
     counts = run_batch(jobs, out, preset="tiny", progress=False)
     assert counts["skipped"] == len(finished_before)
     assert counts["done"] == len(lines) - len(finished_before)
