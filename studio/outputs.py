@@ -120,14 +120,7 @@ def save(result: Any, root: Path, **options) -> list[Path]:
 
     `options` go to the result type's saver (e.g. `format="flac"` for audio).
     """
-    kind = type(result).__name__
-    if kind not in SAVERS:
-        raise ValueError(f"cannot save a {kind}; save() takes the result of a studio operation")
-    module = importlib.import_module(SAVERS[kind])
-    unknown = sorted(set(options) - set(inspect.signature(module.save).parameters))
-    if unknown:
-        raise ValueError(f"a {kind} is saved without {unknown[0]}; leave it out")
-    return module.save(result, day_folder(root), **options)
+    return save_in(result, day_folder(root), **options)
 
 
 def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
@@ -155,8 +148,12 @@ SAVERS = {
 
 
 def save_in(result: Any, folder: Path, **options) -> list[Path]:
-    """Write `result` directly into `folder` (no folder of the day), its recipe embedded."""
+    """Write `result` directly into `folder` (the batch runner's job folders), its recipe embedded."""
     kind = type(result).__name__
     if kind not in SAVERS:
         raise ValueError(f"cannot save a {kind}; save() takes the result of a studio operation")
-    return importlib.import_module(SAVERS[kind]).save(result, Path(folder), **options)
+    module = importlib.import_module(SAVERS[kind])
+    unknown = sorted(set(options) - set(inspect.signature(module.save).parameters))
+    if unknown:
+        raise ValueError(f"a {kind} is saved without {unknown[0]}; leave it out")
+    return module.save(result, Path(folder), **options)
