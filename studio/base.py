@@ -48,6 +48,11 @@ class StudioBase:
     def __repr__(self) -> str:
         return f"Studio(preset={self.preset.name!r}, outputs={str(self.outputs)!r})"
 
+    @property
+    def device_choice(self) -> str:
+        """The device asked for ("auto", "cuda", ...), known without importing torch."""
+        return self._device_choice
+
     @functools.cached_property
     def device(self) -> str:
         from pipelines.devices import pick_device

@@ -16,7 +16,7 @@ TEXTS = {
 def status_text(studio) -> str:
     """One line for the header; reads the cache without loading anything."""
     loaded = studio.loaded_models()
-    device = loaded[0]["device"] if loaded else studio._device_choice
+    device = loaded[0]["device"] if loaded else studio.device_choice
     if loaded:
         models = ", ".join(f"{m['kind']} ({m['bytes'] / 1e6:,.0f} MB)" for m in loaded)
     else:
