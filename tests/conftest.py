@@ -26,3 +26,23 @@ def studio(tmp_path_factory) -> Studio:
 def fresh_studio(tmp_path) -> Studio:
     """A studio with its own empty model cache and outputs folder."""
     return Studio(preset="tiny", outputs=tmp_path / "outputs")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`python app.py` on the tiny preset, started once for the test files that use the default settings.
+
+    Files that need other settings (queue size, upload limit) define their own `server`.
+    """
+    from tests.support.server import AppServer
+
+    app = AppServer(tmp_path_factory.mktemp("app"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)

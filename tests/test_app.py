@@ -7,26 +7,13 @@ naming the field; startup and generation connect to nothing beyond loopback.
 import numpy as np
 import pytest
 import soundfile as sf
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 from studio import Studio
-from tests.support.server import AppServer
 
 ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale", "text_to_speech",
              "speech_to_text", "text_to_music", "audio_to_audio"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = AppServer(tmp_path_factory.mktemp("app"))
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server.url, verbose=False)
 
 
 @pytest.fixture(scope="module")

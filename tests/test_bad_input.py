@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import soundfile as sf
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
@@ -30,7 +30,6 @@ from pipelines.speech import MAX_TEXT_CHARS as MAX_SPEECH_CHARS
 from pipelines.text import MAX_MESSAGE_CHARS, MAX_MESSAGES, MAX_TEXT_CHARS
 from studio import AudioResult, ImageResult, Studio
 from studio.batch import parse_jobs
-from tests.support.server import AppServer
 
 NAN, INF = math.nan, math.inf
 NUL = "\x00" * 5
@@ -584,18 +583,6 @@ def test_odd_but_valid_audio_works(studio, tmp_path, operation, kind, rate, chan
 
 
 # -- the same through the web API: gradio_client against `python app.py` ---------------------------
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = AppServer(tmp_path_factory.mktemp("bad-input-app"))
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server.url, verbose=False)
-
 
 def up(attribute: str):
     return lambda f: handle_file(str(getattr(f, attribute)))
