@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 
 from pipelines.results import ImageResult
-from studio import __version__
+from studio import __version__, jsontext
 from studio.infotext import format_infotext, parse_infotext
 from studio.outputs import slug, write_files
 
@@ -48,8 +48,10 @@ def read(path: Path) -> dict[str, Any] | None:
         raise ValueError(f"{path.name!r} could not be read as a PNG ({error})") from error
     if RECIPE_CHUNK in chunks:
         try:
-            return json.loads(chunks[RECIPE_CHUNK])
-        except json.JSONDecodeError:
+            return jsontext.loads(chunks[RECIPE_CHUNK], f"the recipe in {path.name!r}")
+        except jsontext.OverLimit:
+            raise
+        except ValueError:
             pass  # damaged JSON: fall back to the infotext
     if "parameters" in chunks:
         return parse_infotext(chunks["parameters"])

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import audio_tabs, header, history, image_tabs, image_tools, send_to, text_tabs
+from studio.ui import audio_tabs, examples, header, history, image_tabs, image_tools, send_to, text_tabs
 from studio.ui.i18n import translations
+from studio.ui.inputs import Blocks
 
 TITLE = "Studio"
 
 
 def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
     gpu = {"concurrency_id": "device", "concurrency_limit": concurrency_limit}
-    with gr.Blocks(title=TITLE) as app:
+    with Blocks(title=TITLE, folders=lambda: [studio.outputs, examples.FOLDER]) as app:
         gr.Markdown(f"# {TITLE}\n{studio.preset.description}")
         header.header(studio)
         with gr.Tabs() as tabs:

@@ -70,6 +70,10 @@ def _stream(studio, operation, *args, **settings):
         if kind == "step" and value[2] is not None:
             frames.append(value[2])
             yield gr.skip(), frames, gr.skip()
+        elif kind == "step":
+            # An update after every step, preview or not: gradio can close this generator only
+            # between two yields, and closing it is what stops the worker (cancel, Stop, a tab closed).
+            yield gr.skip(), gr.skip(), gr.skip()
         elif kind == "done":
             paths = studio.save(value)
             yield [str(p) for p in paths], value.previews, value.params

@@ -15,7 +15,7 @@ import threading
 import gradio as gr
 
 from studio.ui.errors import guard
-from studio.ui.fields import Number, Slider, default
+from studio.ui.fields import File, Number, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 from studio.ui.zerogpu import gpu_task
@@ -101,7 +101,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
             sampling = _sampling(studio, LanguageModel.chat)
         with gr.Accordion(t("txt_files"), open=False), gr.Row():
             saved = gr.File(label=t("txt_saved"), interactive=False)
-            load = gr.File(label=t("txt_load"), file_types=[".json"], type="filepath")
+            load = File(label=t("txt_load"), file_types=[".json"], type="filepath")
             recipe = gr.JSON(label=t("txt_recipe"), open=False)
         gr.Examples([["Bonjour ! Qui es-tu ?"], ["Explain diffusion models in two sentences."]], inputs=[message])
 
