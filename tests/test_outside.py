@@ -95,8 +95,8 @@ def test_image_inputs_read_no_server_file_and_answer_alike_whether_it_exists(ser
     for named in [str(secret), "/etc/passwd", "/etc/no-such-file", f"{server.outputs}/../../../../etc/passwd",
                   "http://127.0.0.1:1/x.png", "file:///etc/passwd", str(ROOT / "README.md")]:
         for without_meta in ({"path": named}, {"path": named, "url": named}, {"path": named, "meta": {"_type": "gradio.FileData"}}):
-            for api, data in [("upscale", [without_meta, 2, 256]), ("vae_latents", [without_meta]),
-                              ("image_to_image", [without_meta, "a fox", "", 0.6, 2, 7.5, 0, 0, 1, 1, "default", 0])]:
+            for api, request in [("upscale", [without_meta, 2, 256]), ("vae_latents", [without_meta]),
+                                 ("image_to_image", [without_meta, "a fox", "", 0.6, 2, 7.5, 0, 0, 1, 1, "default", 0])]:
                 message = error_of(call(http, api, request))
                 assert REFUSED in message and named not in message, (api, named, message)
                 messages.add(message)

@@ -25,8 +25,8 @@ def login_from_env() -> list[tuple[str, str]] | None:
 def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
     from starlette.middleware import Middleware
 
-    from studio.access import Gate
-    from studio.outputs import OutputError, remove_staging
+    from studio.outputs.files import OutputError, remove_staging
+    from studio.serving.access import Gate
     from studio.ui import build_app, labels
     from studio.ui.uploads import remove_cut_uploads
     from studio.ui.zerogpu import on_zerogpu

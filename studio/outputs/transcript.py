@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.results import Transcript
-from studio import __version__, jsontext
-from studio.outputs import slug, write_files
+from studio import __version__
+from studio.outputs import jsontext, slug, write_files
 
 FORMAT = "studio-transcript"
 SUFFIXES = (".json", ".srt", ".vtt", ".txt")

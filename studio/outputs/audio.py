@@ -26,8 +26,8 @@ import numpy as np
 import soundfile as sf
 
 from pipelines.results import AudioResult
-from studio import __version__, jsontext
-from studio.outputs import slug, write_files
+from studio import __version__
+from studio.outputs import jsontext, slug, write_files
 
 FORMATS = ("wav", "flac", "mp3")
 SUFFIXES = {".wav", ".flac", ".mp3"}

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from studio import __version__, jsontext
-from studio.outputs import slug, write_files
+from studio import __version__
+from studio.outputs import jsontext, slug, write_files
 
 FORMAT = "studio-text"
 ROLES = ("system", "user", "assistant")
