@@ -9,6 +9,7 @@ public link by itself. A login is required when `STUDIO_USERNAME` and
 from __future__ import annotations
 
 import os
+import threading
 
 
 def host_for(requested: str | None) -> str:
@@ -27,7 +28,7 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
 
     from studio.outputs.files import OutputError, remove_staging
     from studio.serving.access import Gate
-    from studio.ui import build_app, labels
+    from studio.ui import build_app, head, labels
     from studio.ui.uploads import remove_cut_uploads
     from studio.ui.zerogpu import on_zerogpu
 
@@ -40,6 +41,8 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     remove_cut_uploads()
     if on_zerogpu():  # each ZeroGPU call runs in a worker that keeps nothing: load everything once, here
         studio.preload()
+    # Resolving "auto" imports torch (seconds): done meanwhile, so the first page names the device at once.
+    threading.Thread(target=lambda: studio.device, name="studio-device", daemon=True).start()
     app = build_app(studio, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     login = login_from_env()
@@ -52,6 +55,7 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
         # Around every route: no URL fetched for a client; with a login, nothing for strangers but the login page.
         app_kwargs={"middleware": [Middleware(Gate, login_required=login is not None)]},
         i18n=labels(),
+        head=head(),
         share=False,
         show_error=True,
         # gradio's /monitoring would print its dashboard key to the server log at any visitor's
