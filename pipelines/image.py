@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from pipelines import checks
-from pipelines.devices import generator, pick_device, pick_dtype
+from pipelines.devices import fast_layout, generator, pick_device, pick_dtype, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import ImageResult
@@ -176,7 +176,7 @@ class _Diffusion:
             callback_on_step_end=self._step_callback(callback, preview_every, total, previews),
             **call_kwargs,
         )
-        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler}
+        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler, "dtype": precision_of(self.pipe)}
         if notices:
             recipe["notices"] = notices
         return list(output.images), recipe, previews
@@ -187,13 +187,13 @@ class _Diffusion:
 
 def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, str]:
     device = pick_device(device or "auto")
-    dtype = pick_dtype(device, dtype)
+    dtype = pick_dtype(device, dtype, kind="diffusion")
 
     def loader(name: str):
         import diffusers
 
         pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-        return pipe.to(device)
+        return fast_layout(pipe.to(device))
 
     return load(model, "image generation", loader), device
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from pipelines import checks
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
-from pipelines.devices import pick_device, pick_dtype
+from pipelines.devices import pick_device, pick_dtype, precision_of
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import Transcript
 
@@ -67,6 +67,7 @@ def windows(audio: np.ndarray, rate: int, length: int, search: int | None = None
 
 class SpeechToText:
     task = "speech_to_text"
+    kind = "speech_to_text"  # for the number format (pipelines.devices)
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -86,7 +87,7 @@ class SpeechToText:
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> SpeechToText:
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype)
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
 
         def loader(name: str):
             from transformers import WhisperForConditionalGeneration, WhisperProcessor
@@ -161,6 +162,7 @@ class SpeechToText:
             "timestamps": timestamps,
             "batch_size": batch_size,
             "audio_seconds": round(duration, 3),
+            "dtype": precision_of(self.model),
         }
         text = " ".join(s[2] for s in segments)
         return Transcript(text=text, segments=segments, language=detected if spoken else forced, params=recipe)

@@ -24,17 +24,17 @@ class Studio(ImageTasks, TextTasks, AudioTasks):
         from pipelines.upscale import Upscaler
 
         wanted = [
-            ("text_to_image", "image", TextToImage, False),
-            ("upscale", "upscale", Upscaler, False),
-            ("text", "text", LanguageModel, True),
-            ("speech_to_text", "transcribe", SpeechToText, False),
-            ("text_to_music", "music", TextToMusic, False),
+            ("text_to_image", "image", TextToImage),
+            ("upscale", "upscale", Upscaler),
+            ("text", "text", LanguageModel),
+            ("speech_to_text", "transcribe", SpeechToText),
+            ("text_to_music", "music", TextToMusic),
         ]
         loaded = []
-        for kind, section, wrapper, language_model in wanted:
+        for kind, section, wrapper in wanted:
             if self.preset.sections.get(section, {}).get("model"):
                 model = self.model_ref(section)
-                with self._use(kind, model, wrapper.from_pretrained, language_model=language_model):
+                with self._use(kind, model, wrapper.from_pretrained):
                     loaded.append(model)
         for voice in dict.fromkeys(self.preset.voices().values()):
             model = self.model_ref("speech", voice)

@@ -64,7 +64,7 @@ class ImageTasks(StudioBase):
         settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,))
         model = self.model_ref("image")
         parent_key = self._key("text_to_image", model)
-        parent = (parent_key, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=self.dtype()))
+        parent = (parent_key, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=parent_key.dtype))
         key = self._key("image_to_image", model)
         with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
             return self._finish(pipe(image, prompt, **settings))

@@ -134,7 +134,7 @@ class TextTasks(StudioBase):
         """The preset's language model, held for one call; out of memory while `doing` becomes a clear error."""
         from pipelines.text import LanguageModel
 
-        with self._guard(doing), self._use("text", self.model_ref("text"), LanguageModel.from_pretrained, language_model=True) as model:
+        with self._guard(doing), self._use("text", self.model_ref("text"), LanguageModel.from_pretrained) as model:
             yield model
 
 

@@ -28,7 +28,8 @@ def test_equals_raw_transformers_generate(studio):
 
     result = studio.text_to_music("calm piano", duration=1, seed=3)
     processor = AutoProcessor.from_pretrained(result.params["model"])
-    model = MusicgenForConditionalGeneration.from_pretrained(result.params["model"], use_safetensors=True).eval()
+    dtype = getattr(torch, result.params["dtype"])  # the format the studio picked
+    model = MusicgenForConditionalGeneration.from_pretrained(result.params["model"], dtype=dtype, use_safetensors=True).eval()
     inputs = processor(text=["calm piano"], padding=True, return_tensors="pt")
     torch.manual_seed(3)
     with torch.no_grad():

@@ -31,7 +31,7 @@ def test_equals_raw_transformers_on_the_same_folder(studio):
 
     result = studio.text_to_speech("Bonjour à tous.", language="fr", seed=3)
     tokenizer = VitsTokenizer.from_pretrained(result.params["model"])
-    model = VitsModel.from_pretrained(result.params["model"], use_safetensors=True).eval()
+    model = VitsModel.from_pretrained(result.params["model"], dtype=getattr(torch, result.params["dtype"]), use_safetensors=True).eval()
     torch.manual_seed(3)
     with torch.no_grad():
         raw = model(**tokenizer("Bonjour à tous.", return_tensors="pt")).waveform[0].numpy()
