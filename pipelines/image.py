@@ -23,6 +23,8 @@ from pipelines import checks
 from pipelines.devices import fast_layout, generator, pick_device, pick_dtype, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
+from pipelines.preview import decode as preview_decode
+from pipelines.preview import load_decoder
 from pipelines.results import ImageResult
 
 MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 2048, 8
@@ -51,6 +53,11 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 StepCallback = Callable[[int, int, "Image.Image | None"], None]
 
 
+def _check_preview_every(preview_every) -> int | None:
+    """Decode every Nth step into a preview; 0: none; None: every step when a tiny decoder makes it cheap and a callback watches."""
+    return None if preview_every is None else checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+
+
 def _check_callback(callback) -> None:
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be a function (step, total, preview), got {type(callback).__name__}")
@@ -71,17 +78,18 @@ class _Diffusion:
 
     task = ""
 
-    def __init__(self, pipe, model: str):
+    def __init__(self, pipe, model: str, preview_decoder=None):
         self.pipe = pipe
         self.model = model
         self.device = str(pipe.device)
         self._default_scheduler = pipe.scheduler
+        self.preview_decoder = preview_decoder  # a tiny autoencoder (pipelines.preview), or None: the full VAE
 
     def modules(self) -> list:
         """The torch modules holding weights (the model cache counts their memory)."""
         import torch
 
-        return [m for m in self.pipe.components.values() if isinstance(m, torch.nn.Module)]
+        return [m for m in [*self.pipe.components.values(), self.preview_decoder] if isinstance(m, torch.nn.Module)]
 
     @property
     def native_size(self) -> int:
@@ -126,7 +134,7 @@ class _Diffusion:
             done = step + 1
             preview = None
             if preview_every and (done % preview_every == 0 or done == total):
-                preview = self.decode_latents(kwargs["latents"][:1])[0]
+                preview = self.preview(kwargs["latents"][:1])
                 previews.append(preview)
             if callback is not None:
                 callback(done, total, preview)
@@ -134,8 +142,14 @@ class _Diffusion:
 
         return on_step_end
 
+    def preview(self, latents) -> Image.Image:
+        """The step preview of one image's latents: the tiny autoencoder where there is one, else the full VAE."""
+        if self.preview_decoder is None:
+            return self.decode_latents(latents)[0]
+        return preview_decode(self.preview_decoder, self.pipe, latents)[0]
+
     def decode_latents(self, latents) -> list[Image.Image]:
-        """Latents -> images with the pipeline's own VAE (used for step previews)."""
+        """Latents -> images with the pipeline's own VAE (step previews where no tiny decoder loads)."""
         import torch
 
         vae = self.pipe.vae
@@ -154,6 +168,8 @@ class _Diffusion:
         # One generator per image, seeds seed, seed+1, ...: image i of a batch starts
         # from the noise of a single-image run with seed+i.
         seeds = [seed + i for i in range(params["batch_size"])]
+        if preview_every is None:  # on where cheap (a tiny decoder, pipelines.preview) and someone watches
+            preview_every = 1 if self.preview_decoder is not None and callback is not None else 0
         images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback, preview_every)
         return ImageResult(images=images, seeds=seeds, params={**recipe, "seed": seed}, previews=previews)
 
@@ -185,17 +201,18 @@ class _Diffusion:
         return params["steps"]
 
 
-def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, str]:
+def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, Any]:
+    """The pipeline and its preview decoder (None: previews use the full VAE)."""
     device = pick_device(device or "auto")
     dtype = pick_dtype(device, dtype, kind="diffusion")
 
     def loader(name: str):
         import diffusers
 
-        pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-        return fast_layout(pipe.to(device))
+        pipe = fast_layout(getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device))
+        return pipe, load_decoder(pipe, name)
 
-    return load(model, "image generation", loader), device
+    return load(model, "image generation", loader)
 
 
 class TextToImage(_Diffusion):
@@ -203,8 +220,8 @@ class TextToImage(_Diffusion):
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToImage:
-        pipe, _ = _load_pipe("AutoPipelineForText2Image", model, device, dtype)
-        return cls(pipe, model)
+        pipe, decoder = _load_pipe("AutoPipelineForText2Image", model, device, dtype)
+        return cls(pipe, model, decoder)
 
     def image_to_image(self) -> ImageToImage:
         """The img2img pipeline over the same weights (no second copy in memory)."""
@@ -222,13 +239,13 @@ class TextToImage(_Diffusion):
         seed: int | None = None,
         batch_size: int = 1,
         scheduler: str | None = None,
-        preview_every: int = 0,
+        preview_every: int | None = None,
         callback: StepCallback | None = None,
     ) -> ImageResult:
         """Generate `batch_size` images; width and height default to the model's native size."""
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
         width, height = self._check_size(width or self.native_size, height or self.native_size)
-        preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        preview_every = _check_preview_every(preview_every)
         _check_callback(callback)
         seed = checks.seed(seed)
         params.update(width=width, height=height)
@@ -266,8 +283,8 @@ class ImageToImage(_Diffusion):
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> ImageToImage:
-        pipe, _ = _load_pipe("AutoPipelineForImage2Image", model, device, dtype)
-        return cls(pipe, model)
+        pipe, decoder = _load_pipe("AutoPipelineForImage2Image", model, device, dtype)
+        return cls(pipe, model, decoder)
 
     @classmethod
     def from_text_to_image(cls, text_to_image: TextToImage) -> ImageToImage:
@@ -275,7 +292,7 @@ class ImageToImage(_Diffusion):
 
         pipe = AutoPipelineForImage2Image.from_pipe(text_to_image.pipe)
         pipe.set_progress_bar_config(**getattr(text_to_image.pipe, "_progress_bar_config", {}))
-        img2img = cls(pipe, text_to_image.model)
+        img2img = cls(pipe, text_to_image.model, text_to_image.preview_decoder)
         img2img._default_scheduler = text_to_image._default_scheduler
         return img2img
 
@@ -293,7 +310,7 @@ class ImageToImage(_Diffusion):
         seed: int | None = None,
         batch_size: int = 1,
         scheduler: str | None = None,
-        preview_every: int = 0,
+        preview_every: int | None = None,
         callback: StepCallback | None = None,
     ) -> ImageResult:
         """Redraw `image` after `prompt`; `strength` 0-1 is how much of it is replaced.
@@ -311,7 +328,7 @@ class ImageToImage(_Diffusion):
             )
         default_w, default_h = fit_size(*source.size)
         width, height = self._check_size(width or default_w, height or default_h)
-        preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        preview_every = _check_preview_every(preview_every)
         _check_callback(callback)
         seed = checks.seed(seed)
         params.update(strength=strength, width=width, height=height)
