@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from pipelines import checks
-from pipelines.devices import fast_layout, generator, pick_device, pick_dtype, precision_of
+from pipelines.devices import generator, pick_device, pick_dtype, place, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.preview import decode as preview_decode
@@ -209,7 +209,7 @@ def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[
     def loader(name: str):
         import diffusers
 
-        pipe = fast_layout(getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device))
+        pipe = place(getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD), device)
         return pipe, load_decoder(pipe, name)
 
     return load(model, "image generation", loader)
