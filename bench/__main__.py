@@ -27,6 +27,7 @@ SUITES = {
     "bench.memory": ("Memory budget", False),
     "bench.coldstart": ("Cold start", False),
     "bench.batch": ("Batch", False),
+    "bench.formats": ("Number formats and previews", True),
 }
 
 
@@ -50,7 +51,7 @@ def real_preset() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="tiny models only, a few minutes")
-    parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch)")
+    parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch formats)")
     parser.add_argument("--output", help="where the table goes (default: BENCHMARKS.md for a full run, "
                         "bench/results/quick.md for --quick, so a quick run never replaces the full table)")
     args = parser.parse_args()
