@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from PIL import Image
@@ -23,8 +24,8 @@ from pipelines import checks
 from pipelines.devices import generator, pick_device, pick_dtype, place, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
+from pipelines.preview import PreviewBudget, load_decoder
 from pipelines.preview import decode as preview_decode
-from pipelines.preview import load_decoder
 from pipelines.results import ImageResult
 
 MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 2048, 8
@@ -54,7 +55,7 @@ StepCallback = Callable[[int, int, "Image.Image | None"], None]
 
 
 def _check_preview_every(preview_every) -> int | None:
-    """Decode every Nth step into a preview; 0: none; None: every step when a tiny decoder makes it cheap and a callback watches."""
+    """Decode every Nth step into a preview; 0: none; None: automatic (pipelines.preview.PreviewBudget)."""
     return None if preview_every is None else checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
 
 
@@ -126,15 +127,21 @@ class _Diffusion:
             return [f"prompt is longer than the text encoder's {tokenizer.model_max_length} tokens; the rest was ignored"]
         return []
 
-    def _step_callback(self, callback: StepCallback | None, preview_every: int, total: int, previews: list):
+    def _step_callback(self, callback: StepCallback | None, preview_every: int | None, total: int, previews: list):
         if callback is None and not preview_every:
             return None
+        budget = PreviewBudget() if preview_every is None else None  # None: as many as stay under 5%
 
         def on_step_end(pipe, step, timestep, kwargs):
             done = step + 1
             preview = None
-            if preview_every and (done % preview_every == 0 or done == total):
-                preview = self.preview(kwargs["latents"][:1])
+            if budget is not None:
+                wanted = budget.allows(done, total)
+            else:
+                wanted = preview_every and (done % preview_every == 0 or done == total)
+            if wanted:
+                with budget.paying() if budget is not None else nullcontext():
+                    preview = self.preview(kwargs["latents"][:1])
                 previews.append(preview)
             if callback is not None:
                 callback(done, total, preview)
@@ -168,8 +175,8 @@ class _Diffusion:
         # One generator per image, seeds seed, seed+1, ...: image i of a batch starts
         # from the noise of a single-image run with seed+i.
         seeds = [seed + i for i in range(params["batch_size"])]
-        if preview_every is None:  # on where cheap (a tiny decoder, pipelines.preview) and someone watches
-            preview_every = 1 if self.preview_decoder is not None and callback is not None else 0
+        if preview_every is None and (self.preview_decoder is None or callback is None):
+            preview_every = 0  # automatic previews: only where cheap (a tiny decoder) and someone watches
         images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback, preview_every)
         return ImageResult(images=images, seeds=seeds, params={**recipe, "seed": seed}, previews=previews)
 

@@ -14,14 +14,21 @@ Where the decoder comes from, first found wins:
    downloaded once like any model (about 10 MB),
 3. none: previews decode with the full VAE.
 
-Previews are decoded at 256x256 at most (`MAX_PREVIEW_LATENT`). With a tiny
-decoder they cost under 5% of a generation and are on by default whenever a
-caller watches the steps (a callback): `preview_every=None` in the wrappers.
+Previews are decoded at 256x256 at most (`MAX_PREVIEW_LATENT`). Even so, on a
+CPU a tiny decoder's preview costs a sizeable share of a denoising step (SD at
+512x512: TAESD is 0.13x the full VAE, whose decode costs about three steps), so
+the default (`preview_every=None` in the wrappers) is a budget rather than a
+rate: where a tiny decoder is loaded and a callback watches, a step is previewed
+when the previews so far plus one more stay within 5% of the time spent
+denoising (`PreviewBudget`). Fast machines get every step, slow ones fewer; the
+image itself never depends on it. With only the full VAE the default is none.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
@@ -48,6 +55,36 @@ def family(pipe) -> str:
     if "XL" in name:
         return "sdxl"
     return "sd"
+
+
+class PreviewBudget:
+    """Previews as long as they cost at most `share` of the denoising time (measured as the steps run).
+
+    The first step is previewed to learn the cost; the last is not (the image itself follows).
+    """
+
+    def __init__(self, share: float = 0.05):
+        self.share = share
+        self.started = time.perf_counter()
+        self.spent = 0.0
+        self.last = 0.0
+
+    def allows(self, done: int, total: int) -> bool:
+        if done >= total:
+            return False
+        if not self.last:
+            return True
+        elapsed = time.perf_counter() - self.started
+        return self.spent + self.last <= self.share * (elapsed + self.last)
+
+    @contextmanager
+    def paying(self):
+        begin = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.last = time.perf_counter() - begin
+            self.spent += self.last
 
 
 def load_decoder(pipe, model: str):

@@ -78,3 +78,24 @@ def test_a_decoder_for_other_latents_is_not_used(tiny_sd, tmp_path):
 def test_the_family_picks_the_hub_decoder(name, family):
     assert preview.family(type(name, (), {})()) == family
     assert preview.FAMILY_DECODERS[family].startswith("madebyollin/tae")
+
+
+def test_by_default_a_watched_generation_is_previewed_within_the_budget(studio, without_decoder):
+    seen = []
+    watched = studio.text_to_image("a red fox", callback=lambda s, t, p: seen.append(p), **{**FOX, "steps": 4})
+    assert seen[0] is not None and seen[-1] is None  # the first step shows the cost, the last is the image itself
+    assert 1 <= len(watched.previews) <= 3
+    assert studio.text_to_image("a red fox", **FOX).previews == []  # nobody watches: no previews
+    seen.clear()
+    TextToImage.from_pretrained(without_decoder, device="cpu")("a red fox", callback=lambda s, t, p: seen.append(p), **FOX)
+    assert seen == [None, None, None]  # the full VAE is too dear to preview unasked
+
+
+def test_the_budget_keeps_previews_to_their_share():
+    budget = preview.PreviewBudget(share=0.05)
+    assert budget.allows(1, 10) and not budget.allows(10, 10)
+    budget.started -= 1.0  # one second of denoising so far
+    budget.spent = budget.last = 0.04
+    assert budget.allows(2, 10)  # 0.08 s of previews within 5% of 1.04 s
+    budget.spent = 0.2
+    assert not budget.allows(3, 10)
