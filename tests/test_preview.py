@@ -95,7 +95,7 @@ def test_the_budget_keeps_previews_to_their_share():
     budget = preview.PreviewBudget(share=0.05)
     assert budget.allows(1, 10) and not budget.allows(10, 10)
     budget.started -= 1.0  # one second of denoising so far
-    budget.spent = budget.last = 0.04
-    assert budget.allows(2, 10)  # 0.08 s of previews within 5% of 1.04 s
+    budget.spent = budget.last = 0.02
+    assert budget.allows(2, 10)  # 0.04 s of previews within 5% of 1.02 s
     budget.spent = 0.2
     assert not budget.allows(3, 10)
