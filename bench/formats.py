@@ -108,13 +108,13 @@ def preview_cost(studio, *, size: int, steps: int, runs: int) -> dict:
 
 
 def run(quick: bool, preset: str = "tiny", real_size: bool = False) -> list[dict]:
+    from pipelines.devices import cpu_units
     from studio import Studio
 
     runs = 3
     default, fp32 = Studio(preset=preset), Studio(preset=preset, dtype="float32")
     size = 512 if real_size else 64
-    rows = [value_row("number units found on this CPU", len(__import__("pipelines.devices").devices.cpu_units()),
-                      unit="units", note=units_note())]
+    rows = [value_row("number units found on this CPU", len(cpu_units()), unit="units", note=units_note())]
     rows += speedups(default, fp32, size=size, steps=2, audio_minutes=2 if real_size else 0.5, runs=runs)
     rows.append(preview_cost(default, size=size, steps=4, runs=runs))
     rows += int8_tokens(preset, tokens=32 if real_size else 16)
