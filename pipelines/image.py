@@ -151,7 +151,7 @@ class _Diffusion:
 
     def preview(self, latents) -> Image.Image:
         """The step preview of one image's latents: the tiny autoencoder where there is one, else the full VAE."""
-        if self.preview_decoder is None:
+        if self.preview_decoder is None or latents.ndim != 4:  # FLUX packs its latents: the pipeline's own path
             return self.decode_latents(latents)[0]
         return preview_decode(self.preview_decoder, self.pipe, latents)[0]
 
