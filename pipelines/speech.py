@@ -15,6 +15,7 @@ units, where it measured 0.48x float32's time); the audio comes out float32.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
@@ -112,7 +113,9 @@ class TextToSpeech:
         pieces = [(piece, self._encode(piece)) for piece in split_text(text)]
         pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]
         if not pieces:
-            raise ValueError(f"text has no character this voice can read ({self.name}); write words in its language")
+            # A voice loaded from a folder is named by the folder's name: the server's folders are not the user's business.
+            voice = os.path.basename(self.name.rstrip("/\\")) if os.path.isabs(self.name) else self.name
+            raise ValueError(f"text has no character this voice can read (voice {voice}); write words in its language")
         gap = np.zeros(round(pause * self.sampling_rate), dtype=np.float32)
         parts: list[np.ndarray] = []
         for index, (_, ids) in enumerate(tqdm(pieces, desc="speech", unit="sentence", disable=None, leave=False)):

@@ -15,7 +15,7 @@ from PIL import Image, PngImagePlugin
 
 from pipelines.results import ImageResult
 from studio import __version__
-from studio.outputs import slug, write_files
+from studio.outputs import jsontext, slug, write_files
 from studio.outputs.infotext import format_infotext, parse_infotext
 
 RECIPE_CHUNK = "recipe"
@@ -48,8 +48,10 @@ def read(path: Path) -> dict[str, Any] | None:
         raise ValueError(f"{path.name!r} could not be read as a PNG ({error})") from error
     if RECIPE_CHUNK in chunks:
         try:
-            return json.loads(chunks[RECIPE_CHUNK])
-        except json.JSONDecodeError:
+            return jsontext.loads(chunks[RECIPE_CHUNK], f"the recipe in {path.name!r}")
+        except jsontext.OverLimit:
+            raise
+        except ValueError:
             pass  # damaged JSON: fall back to the infotext
     if "parameters" in chunks:
         return parse_infotext(chunks["parameters"])

@@ -27,7 +27,10 @@ FIELDS = [
     ("strength", "Denoising strength"),
     ("batch_size", "Batch size"),
 ]
-PAIR = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+# Keys and the blanks around them are bounded so that each try of the pattern reads a
+# bounded stretch: a long line with no ":" costs linear time, not quadratic.
+PAIR = re.compile(r'\s{0,16}([\w][\w \-/]{0,63}):\s{0,16}("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+MAX_CHARS = 32_000  # two prompts at their limit and every setting, with room to spare
 
 
 def _quote(value: str) -> str:
@@ -53,6 +56,8 @@ def format_infotext(recipe: dict[str, Any]) -> str:
 
 def parse_infotext(text: str) -> dict[str, Any]:
     """An A1111 parameters text -> a studio recipe (keys as in the Python API)."""
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"the image's parameters text is {len(text):,} characters; the limit is {MAX_CHARS:,}")
     lines = text.strip().split("\n")
     settings = lines.pop() if lines and len(PAIR.findall(lines[-1])) >= 3 else ""
     prompt, negative, in_negative = [], [], False

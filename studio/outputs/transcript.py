@@ -15,7 +15,7 @@ from typing import Any
 
 from pipelines.results import Transcript
 from studio import __version__
-from studio.outputs import slug, write_files
+from studio.outputs import jsontext, slug, write_files
 
 FORMAT = "studio-transcript"
 SUFFIXES = (".json", ".srt", ".vtt", ".txt")
@@ -49,8 +49,10 @@ def read(path: Path) -> dict[str, Any] | None:
         return None
     document_path = path.with_suffix(".json")
     try:
-        document = json.loads(document_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        document = jsontext.loads(document_path.read_bytes(), repr(document_path.name))
+    except jsontext.OverLimit:
+        raise
+    except (OSError, ValueError):
         return None
     if isinstance(document, dict) and document.get("format") == FORMAT and isinstance(document.get("recipe"), dict):
         return document["recipe"]

@@ -9,6 +9,7 @@ public link by itself. A login is required when `STUDIO_USERNAME` and
 from __future__ import annotations
 
 import os
+import threading
 
 
 def host_for(requested: str | None) -> str:
@@ -23,8 +24,12 @@ def login_from_env() -> list[tuple[str, str]] | None:
 
 
 def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
-    from studio.outputs import OutputError
-    from studio.ui import build_app, labels
+    from starlette.middleware import Middleware
+
+    from studio.outputs.files import OutputError, remove_staging
+    from studio.serving.access import Gate
+    from studio.ui import build_app, head, labels
+    from studio.ui.uploads import remove_cut_uploads
     from studio.ui.zerogpu import on_zerogpu
 
     try:  # before anything loads: a server that cannot save would fail every request
@@ -32,17 +37,25 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     except OSError as error:
         raise OutputError(f"the outputs folder {studio.outputs} cannot be made ({error.strerror or error}); "
                           "set STUDIO_OUTPUTS to a writable folder") from None
+    remove_staging(studio.outputs)  # what a killed server left half-saved
+    remove_cut_uploads()
     if on_zerogpu():  # each ZeroGPU call runs in a worker that keeps nothing: load everything once, here
         studio.preload()
+    # Resolving "auto" imports torch (seconds): done meanwhile, so the first page names the device at once.
+    threading.Thread(target=lambda: studio.device, name="studio-device", daemon=True).start()
     app = build_app(studio, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+    login = login_from_env()
     app.launch(
         server_name=host_for(host),
         server_port=port,
         max_file_size=max_file_size,
         allowed_paths=[str(studio.outputs.resolve())],
-        auth=login_from_env(),
+        auth=login,
+        # Around every route: no URL fetched for a client; with a login, nothing for strangers but the login page.
+        app_kwargs={"middleware": [Middleware(Gate, login_required=login is not None)]},
         i18n=labels(),
+        head=head(),
         share=False,
         show_error=True,
         # gradio's /monitoring would print its dashboard key to the server log at any visitor's

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import audio_tabs, header, history, image_tabs, image_tools, send_to, text_tabs
+from studio.ui import audio_tabs, examples, header, history, image_tabs, image_tools, send_to, text_tabs
 from studio.ui.i18n import translations
+from studio.ui.inputs import Blocks
 
 TITLE = "Studio"
 
 
 def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
     gpu = {"concurrency_id": "device", "concurrency_limit": concurrency_limit}
-    with gr.Blocks(title=TITLE) as app:
+    with Blocks(title=TITLE, folders=lambda: [studio.outputs, examples.FOLDER]) as app:
         gr.Markdown(f"# {TITLE}\n{studio.preset.description}")
-        header.header(studio)
+        status = header.header(studio)
         with gr.Tabs() as tabs:
             parts = _flatten([
                 text_tabs.chat_tab(studio, gpu),
@@ -33,12 +34,22 @@ def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
             ])
             history.history_tab(studio, parts, tabs)
         send_to.wire(parts, tabs)
+        # The device "auto" stands for, named as soon as the page shows.
+        app.load(lambda: header.status_text(studio), None, status, queue=False, api_visibility="private",
+                 show_progress="hidden")
     return app
 
 
 def _flatten(items: list) -> list:
     """Tab functions return one TabParts or a list of them (a tab with sub-tabs)."""
     return [part for item in items for part in (item if isinstance(item, list) else [item])]
+
+
+def head() -> str:
+    """The page's script (Ctrl+Enter, translated example headers), for `launch(head=...)`."""
+    from studio.ui import page
+
+    return page.head(labels())
 
 
 def labels() -> gr.I18n:

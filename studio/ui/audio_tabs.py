@@ -15,6 +15,7 @@ from studio.ui.errors import guard
 from studio.ui.fields import Number, Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
+from studio.ui.streaming import waiting
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -53,6 +54,7 @@ TEXTS = {
     "aud_keep_prompt": ("Start the result with the given audio", "Commencer le résultat par l'audio donné"),
     "aud_target_language": ("Say it in", "Dire en"),
     "aud_run": ("Run", "Lancer"),
+    "aud_stop": ("Stop", "Arrêter"),
     "aud_heard": ("Text heard, then spoken", "Texte entendu, puis prononcé"),
 }
 FORMATS = ["wav", "flac", "mp3"]
@@ -62,6 +64,17 @@ SPOKEN_LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru"
 
 def _saved(studio, result, format: str) -> tuple[str, dict]:
     return str(studio.save(result, format=format)[0]), result.params
+
+
+def _controls(label: str):
+    with gr.Row():
+        run = gr.Button(t(label), variant="primary", scale=3)
+        stop = gr.Button(t("aud_stop"), variant="stop", scale=1)
+    return run, stop
+
+
+def _stoppable(stop, event) -> None:
+    stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
 
 
 def _seed_and_format():
@@ -80,7 +93,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
             text = gr.Textbox(label=t("aud_text"), lines=5, placeholder="Bonjour ! Je lis ce texte à voix haute.")
             language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"),
                                    allow_custom_value=True)
-            run = gr.Button(t("aud_speak"), variant="primary")
+            run, stop = _controls("aud_speak")
             with gr.Accordion(t("aud_settings"), open=False):
                 speaking_rate = Slider(MIN_RATE, MAX_RATE, step=0.05, value=default(studio, "speech", call, "speaking_rate"),
                                        label=t("aud_speaking_rate"))
@@ -96,11 +109,12 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
     @gpu_task(60)
     def text_to_speech(text, language, speaking_rate, pause, seed, format, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the voice")
-        result = studio.text_to_speech(text, language=language, speaking_rate=speaking_rate, pause=pause, seed=seed)
-        return _saved(studio, result, format)
+        result = yield from waiting(lambda: studio.text_to_speech(text, language=language, speaking_rate=speaking_rate,
+                                                                  pause=pause, seed=seed), 2)
+        yield _saved(studio, result, format)
 
-    run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format], [audio, recipe],
-              api_name="text_to_speech", **gpu)
+    _stoppable(stop, run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format], [audio, recipe],
+                               api_name="text_to_speech", **gpu))
     inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed}
     return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
 
@@ -115,7 +129,7 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
             task = Radio(list(TASKS), value=default(studio, "transcribe", call, "task"), label=t("aud_task"))
             language = gr.Dropdown(SPOKEN_LANGUAGES, value=default(studio, "transcribe", call, "language", "auto"),
                                    allow_custom_value=True, label=t("aud_spoken_language"))
-            run = gr.Button(t("aud_transcribe"), variant="primary")
+            run, stop = _controls("aud_transcribe")
             with gr.Accordion(t("aud_settings"), open=False):
                 timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
                 batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
@@ -133,13 +147,14 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
     @gpu_task(180)
     def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
-        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        transcript = yield from waiting(lambda: studio.speech_to_text(audio, task=task, language=language,
+                                                                      timestamps=timestamps, batch_size=batch_size), 4)
         paths = studio.save(transcript)
         rows = [[start, end, words] for start, end, words in transcript.segments]
-        return transcript.text, rows, [str(p) for p in paths], transcript.params
+        yield transcript.text, rows, [str(p) for p in paths], transcript.params
 
-    run.click(speech_to_text, [audio, task, language, timestamps, batch_size], [text, segments, files, recipe],
-              api_name="speech_to_text", **gpu)
+    _stoppable(stop, run.click(speech_to_text, [audio, task, language, timestamps, batch_size],
+                               [text, segments, files, recipe], api_name="speech_to_text", **gpu))
     inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size}
     return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
 
@@ -165,7 +180,7 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
     with gr.Tab(t("tab_t2m"), id="text_to_music"), gr.Row():
         with gr.Column():
             prompt = gr.Textbox(label=t("aud_prompt"), lines=3, placeholder="calm piano with soft rain, lo-fi")
-            run = gr.Button(t("aud_compose"), variant="primary")
+            run, stop = _controls("aud_compose")
             duration, guidance, temperature, top_k, seed, format = _music_settings(studio, TextToMusic.__call__)
         with gr.Column():
             audio = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
@@ -176,12 +191,12 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
     @gpu_task(180)
     def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the music model")
-        result = studio.text_to_music(prompt, duration=duration, guidance=guidance, temperature=temperature, top_k=top_k,
-                                      seed=seed)
-        return _saved(studio, result, format)
+        result = yield from waiting(lambda: studio.text_to_music(prompt, duration=duration, guidance=guidance,
+                                                                 temperature=temperature, top_k=top_k, seed=seed), 2)
+        yield _saved(studio, result, format)
 
-    run.click(text_to_music, [prompt, duration, guidance, temperature, top_k, seed, format], [audio, recipe],
-              api_name="text_to_music", **gpu)
+    _stoppable(stop, run.click(text_to_music, [prompt, duration, guidance, temperature, top_k, seed, format],
+                               [audio, recipe], api_name="text_to_music", **gpu))
     inputs = {"prompt": prompt, "duration": duration, "guidance": guidance, "temperature": temperature, "top_k": top_k,
               "seed": seed}
     return TabParts("text_to_music", ("text_to_music",), inputs, {"audio": audio})
@@ -202,7 +217,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             with gr.Group(visible=False) as translating:
                 language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_target_language"),
                                        allow_custom_value=True)
-            run = gr.Button(t("aud_run"), variant="primary")
+            run, stop = _controls("aud_run")
             duration, guidance, temperature, top_k, seed, format = _music_settings(studio, TextToMusic.continue_audio)
             gr.Examples([[examples.melody(), "continue", "add soft drums and a bass line"]], inputs=[audio, mode, prompt])
         with gr.Column():
@@ -219,19 +234,21 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
                        progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         if mode == "translate":
-            output = studio.translate_speech(audio, language=language, seed=seed)
+            output = yield from waiting(lambda: studio.translate_speech(audio, language=language, seed=seed), 3)
             path, params = _saved(studio, output, format)
-            return path, f"{params['transcript']}\n→ {params['text']}", params
+            yield path, f"{params['transcript']}\n→ {params['text']}", params
+            return
         if mode != "continue":
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        output = studio.continue_music(audio, prompt, duration=duration, guidance=guidance, temperature=temperature,
-                                       top_k=top_k, seed=seed, keep_prompt=keep_prompt)
+        output = yield from waiting(lambda: studio.continue_music(audio, prompt, duration=duration, guidance=guidance,
+                                                                  temperature=temperature, top_k=top_k, seed=seed,
+                                                                  keep_prompt=keep_prompt), 3)
         path, params = _saved(studio, output, format)
-        return path, "", params
+        yield path, "", params
 
     mode.change(show, mode, [continuing, translating], queue=False, api_visibility="private")
     inputs = [audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format]
-    run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu)
+    _stoppable(stop, run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu))
     named = {"audio": audio, "prompt": prompt, "duration": duration, "keep_prompt": keep_prompt, "language": language,
              "guidance": guidance, "temperature": temperature, "top_k": top_k, "seed": seed}
     return TabParts("audio_to_audio", ("continue_music", "translate_speech"), named, {"audio": result})

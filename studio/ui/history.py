@@ -12,6 +12,7 @@ import gradio as gr
 
 from studio.outputs import history
 from studio.ui.errors import guard
+from studio.ui.fields import File
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 
@@ -38,7 +39,7 @@ def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
             with gr.Column():
                 file = gr.File(label=t("hist_file"), interactive=False)
                 restore = gr.Button(t("hist_restore"), variant="primary")
-                upload = gr.File(label=t("hist_load"), file_types=[".png", ".wav", ".flac", ".mp3", ".json"], type="filepath")
+                upload = File(label=t("hist_load"), file_types=[".png", ".wav", ".flac", ".mp3", ".json"], type="filepath")
     entries = gr.State([])
     targets = [component for part in parts for component in part.inputs.values()]
 
