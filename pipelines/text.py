@@ -381,7 +381,7 @@ class LanguageModel:
             else:
                 reason = "length"
                 notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
-            recipe = {**params, "tokens": len(new), "finish_reason": reason}
+            recipe = {**params, "prompt_tokens": prompt_length, "tokens": len(new), "finish_reason": reason}
             if notices:
                 recipe["notices"] = notices
             return TextResult(text=text, params=recipe)

@@ -3,7 +3,8 @@
 Binds 127.0.0.1 unless told otherwise or running on Hugging Face Spaces. Only
 the outputs folder (and gradio's own upload cache) is served. Never shares a
 public link by itself. A login is required when `STUDIO_USERNAME` and
-`STUDIO_PASSWORD` are set.
+`STUDIO_PASSWORD` are set. The OpenAI-compatible REST API (`studio.serving.openai_api`)
+is mounted at `/v1` on the same server and shares the UI's device queue.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ def login_from_env() -> list[tuple[str, str]] | None:
 
 
 def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
+    from gradio.utils import _parse_file_size
+    from starlette.routing import Mount
+
     from studio.outputs import OutputError
+    from studio.serving.device_queue import DeviceQueue, Queued
+    from studio.serving.openai_api import build_api
     from studio.ui import build_app, labels
     from studio.ui.zerogpu import on_zerogpu
 
@@ -34,8 +40,11 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
                           "set STUDIO_OUTPUTS to a writable folder") from None
     if on_zerogpu():  # each ZeroGPU call runs in a worker that keeps nothing: load everything once, here
         studio.preload()
-    app = build_app(studio, concurrency_limit=concurrency)
+    # UI events and REST calls wait on one device queue: with concurrency 1, one model runs at a time.
+    shared = Queued(studio, DeviceQueue(concurrency, max_waiting=queue_size))
+    app = build_app(shared, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+    api = build_api(shared, max_upload=_parse_file_size(max_file_size), waiting=queue_size)
     app.launch(
         server_name=host_for(host),
         server_port=port,
@@ -49,5 +58,6 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
         # request, and /monitoring/summary shows every user's traffic to anyone.
         enable_monitoring=False,
         prevent_thread_lock=not block,
+        app_kwargs={"routes": [Mount("/v1", app=api)]},  # the OpenAI-compatible API, before gradio's own routes
     )
     return app
