@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 
-from studio.serving.openai_api import errors, models, text
+from studio.serving.openai_api import audio, errors, images, models, text
 from studio.serving.openai_api.auth import Access
 from studio.serving.openai_api.context import Context
 
@@ -27,6 +27,7 @@ def build_api(studio, *, access: Access | None = None, max_upload: int | None = 
     api = FastAPI(title="Studio OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     api.state.ctx = ctx
     errors.install(api)
-    for module in (models, text):
+    for module in (models, text, audio, images):
         api.include_router(module.router, dependencies=[Depends(allowed)])
+    api.include_router(images.files)  # checks a signature or the key itself
     return api
