@@ -23,11 +23,12 @@ def login_from_env() -> list[tuple[str, str]] | None:
     return [(user, password)] if user and password else None
 
 
-def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True):
+def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_file_size="50mb", block=True, mcp=True):
     from gradio.utils import _parse_file_size
     from starlette.routing import Mount
 
     from studio.outputs import OutputError
+    from studio.serving import mcp as mcp_tools
     from studio.serving.device_queue import DeviceQueue, Queued
     from studio.serving.openai_api import build_api
     from studio.ui import build_app, labels
@@ -45,6 +46,9 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     app = build_app(shared, concurrency_limit=concurrency)
     app.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     api = build_api(shared, max_upload=_parse_file_size(max_file_size), waiting=queue_size)
+    mcp = mcp_tools.wanted(mcp, login=login_from_env() is not None)
+    if mcp:
+        mcp_tools.describe_tools(app, type(studio))
     app.launch(
         server_name=host_for(host),
         server_port=port,
@@ -59,5 +63,6 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
         enable_monitoring=False,
         prevent_thread_lock=not block,
         app_kwargs={"routes": [Mount("/v1", app=api)]},  # the OpenAI-compatible API, before gradio's own routes
+        mcp_server=mcp,
     )
     return app

@@ -8,6 +8,7 @@ run two models at once.
 """
 
 import base64
+import inspect
 import io
 import json
 import threading
@@ -482,3 +483,30 @@ def test_every_route_is_documented():
         assert route in section, route
     assert section.count("curl ") >= 8 and "OpenAI(base_url=" in section and "Open WebUI" in section
     json.dumps(section)  # plain text
+
+
+# -- MCP tools ---------------------------------------------------------------------------------------
+
+def test_an_mcp_client_lists_the_operations_with_their_docstrings(server):
+    import anyio
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async def tools():
+        async with streamablehttp_client(f"{server.url}gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return {tool.name: tool.description for tool in (await session.list_tools()).tools}
+
+    listed = anyio.run(tools)
+    for name in ("chat", "text_to_image", "image_to_image", "text_to_speech", "speech_to_text", "text_to_music"):
+        assert listed[name].startswith(inspect.getdoc(getattr(Studio, name))), name
+    assert "translate_speech" not in listed and inspect.getdoc(Studio.translate_speech) in listed["audio_to_audio"]
+
+
+def test_mcp_is_off_with_a_login_or_when_asked(capsys):
+    from studio.serving import mcp
+
+    assert mcp.wanted(True, login=False)
+    assert not mcp.wanted(False, login=False)
+    assert not mcp.wanted(True, login=True) and "login" in capsys.readouterr().out
