@@ -412,7 +412,7 @@ def test_ui_clicks_and_rest_calls_at_once_never_run_two_models_together(tmp_path
     """One in-process server, concurrency 1: the UI's gradio queue and REST calls overlap; the models' use never does."""
     from gradio_client import Client
 
-    from studio.serve import launch
+    from studio.serving.serve import launch
 
     studio = Studio(preset="tiny", outputs=tmp_path / "outputs")
     active, most, lock = [0], [0], threading.Lock()
