@@ -97,18 +97,18 @@ class Queued:
     """`studio` seen through `queue`: each operation waits for its turn; the rest passes through."""
 
     def __init__(self, studio, queue: DeviceQueue):
-        self._studio, self.queue = studio, queue
+        self._studio, self.device_queue = studio, queue
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._studio, name)
         if name not in OPERATIONS or not callable(value):
             return value
         if name == "stream_chat":
-            return functools.wraps(value)(lambda *args, **kwargs: QueuedStream(value(*args, **kwargs), self.queue))
+            return functools.wraps(value)(lambda *args, **kwargs: QueuedStream(value(*args, **kwargs), self.device_queue))
 
         @functools.wraps(value)
         def queued(*args, **kwargs):
-            with self.queue.turn():
+            with self.device_queue.turn():
                 return value(*args, **kwargs)
 
         return queued
