@@ -388,7 +388,8 @@ class LanguageModel:
             else:
                 reason = "length"
                 notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
-            recipe = {**params, "tokens": len(new), "finish_reason": reason, "dtype": precision_of(self.model)}
+            recipe = {**params, "prompt_tokens": prompt_length, "tokens": len(new), "finish_reason": reason,
+                      "dtype": precision_of(self.model)}
             if notices:
                 recipe["notices"] = notices
             return TextResult(text=text, params=recipe)

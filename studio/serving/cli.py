@@ -73,6 +73,8 @@ def _add_serve(verbs) -> None:
     serve.add_argument("--concurrency", type=int, default=1, help="generations run at once on the device (default 1)")
     serve.add_argument("--queue-size", type=int, default=64, help="requests waiting at most; more are refused (default 64)")
     serve.add_argument("--max-file-size", default="50mb", help="largest upload accepted (default 50mb)")
+    serve.add_argument("--mcp", action=argparse.BooleanOptionalAction, default=True,
+                       help="serve the operations as MCP tools at /gradio_api/mcp/ (default on; off with a login)")
     serve.set_defaults(handler=_serve)
 
 
@@ -81,7 +83,7 @@ def _serve(args) -> None:
     from studio.serving.serve import launch
 
     launch(Studio(preset=args.preset), host=args.host, port=args.port, concurrency=args.concurrency,
-           queue_size=args.queue_size, max_file_size=args.max_file_size)
+           queue_size=args.queue_size, max_file_size=args.max_file_size, mcp=args.mcp)
 
 
 def _add_batch(verbs) -> None:
