@@ -58,8 +58,17 @@ class Transcript:
 
 
 def _cue(text: str) -> str:
-    """One line of cue text: a blank line or an arrow inside it would end or corrupt the cue."""
-    return " ".join(text.split()).replace("-->", "->") or "..."
+    """One line of cue text, markup escaped.
+
+    A line break would end the cue (a blank line) or corrupt it; a `<` starts a
+    tag (`<i>`, `<v Name>`), so players (ffmpeg, webvtt-py, browsers) drop the text
+    after an unescaped one, and `&` starts an entity. WebVTT defines `&lt;` `&gt;`
+    `&amp;`; SRT has no standard, and the same entities are what SubRip editors and
+    HTML-style SRT readers decode. Escaping `>` also breaks up a `-->` in the text,
+    which would otherwise read as a timing line.
+    """
+    line = " ".join(text.split()) or "..."
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clock(seconds: float, decimal_mark: str) -> str:
