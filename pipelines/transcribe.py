@@ -1,14 +1,20 @@
 """Speech-to-text with Whisper over transformers: transcribe or translate, with timestamps.
 
-Whisper hears 30 s at a time. Longer audio is cut into windows of at most 30 s,
-each ending at the quietest 20 ms of its last 2 s so a cut rarely falls inside
-a word, and the windows are decoded in batches: one `generate` call serves
-`batch_size` windows. Each window is decoded in one greedy pass (no seeking
-back, no sampling), so batched and one-by-one decoding give the same text, and
-the output is deterministic (no seed).
+Whisper hears 30 s at a time. With `vad` (the default) Silero VAD finds the
+speech (see `pipelines/vad.py`): pauses of 2 s or more are left out, and the
+stretches of speech are packed back to back into windows of at most 30 s, so a
+window always ends inside a pause and Whisper never hears long silence (in
+which it invents words). Segment times are mapped back onto the input, so the
+skipped silence shows as gaps between segments; the recipe gives its total.
 
-Silent windows (peak under -60 dBFS) are skipped: Whisper invents words in
-silence. Silent input gives an empty transcript.
+Without `vad` (or without the silero-vad package), audio is cut into windows of
+at most 30 s, each ending at the quietest 20 ms of its last 2 s so a cut rarely
+falls inside a word, and windows whose peak is under -60 dBFS are skipped.
+
+Windows are decoded in batches: one `generate` call serves `batch_size`
+windows. Each window is decoded in one greedy pass (no seeking back, no
+sampling), so batched and one-by-one decoding give the same text, and the
+output is deterministic (no seed). Silent input gives an empty transcript.
 
 A call goes: 1. check inputs, 2. read the audio at 16 kHz, 3. cut windows,
 4. detect the language on the first window with sound (unless forced), as
@@ -24,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import checks
+from pipelines import vad as silero
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
 from pipelines.devices import pick_device, pick_dtype
 from pipelines.loading import SAFE_LOAD, load
@@ -39,6 +46,31 @@ CUT_FRAME_SECONDS = 0.02
 class Window:
     start: int  # samples
     end: int
+    # the (start, end) stretches of speech heard back to back; empty: all of [start, end)
+    pieces: tuple[tuple[int, int], ...] = ()
+
+    def parts(self) -> tuple[tuple[int, int], ...]:
+        return self.pieces or ((self.start, self.end),)
+
+    def clip(self, samples: np.ndarray) -> np.ndarray:
+        parts = self.parts()
+        return samples[parts[0][0] : parts[0][1]] if len(parts) == 1 else np.concatenate([samples[a:b] for a, b in parts])
+
+    def to_source(self, moment: float, rate: int, *, closing: bool = False) -> float:
+        """A time in the clip (seconds) as a time in the input, clamped to the window.
+
+        A moment on the seam of two pieces belongs to the piece it `closes`, or opens.
+        """
+        offset = 0
+        parts = self.parts()
+        for index, (a, b) in enumerate(parts):
+            size = b - a
+            last = index == len(parts) - 1
+            sample = moment * rate - offset
+            if last or sample < size or (closing and sample <= size):
+                return round(min(max(a + sample, a), b) / rate, 3)
+            offset += size
+        raise AssertionError("unreachable")
 
 
 def windows(audio: np.ndarray, rate: int, length: int, search: int | None = None) -> list[Window]:
@@ -82,6 +114,7 @@ class SpeechToText:
         self.text_end = processor.tokenizer.convert_tokens_to_ids("<|endoftext|>")
         extractor = processor.feature_extractor
         self.time_precision = extractor.chunk_length / model.config.max_source_positions
+        self._vad = None  # Silero VAD, loaded on first use
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> SpeechToText:
@@ -118,39 +151,42 @@ class SpeechToText:
         language: str | None = None,
         timestamps: bool = True,
         batch_size: int = 8,
+        vad: bool = True,
     ) -> Transcript:
         """The words spoken in `audio` (path, (rate, array) or AudioResult), at most 10 minutes.
 
         `task="translate"` gives English text whatever the language spoken. `language`
         None or "auto" detects it; a code ("en", "fr", ...) forces it. With `timestamps`
-        False each window is one segment.
+        False each window is one segment. `vad` finds the speech with Silero VAD and
+        skips the pauses; False cuts at the quietest moments instead.
         """
         task = checks.choice("task", task, TASKS if self.multilingual else ("transcribe",))
         forced = None if language in (None, "", "auto") else checks.choice("language", language, self.languages)
         if not isinstance(timestamps, bool):
             raise ValueError(f"timestamps must be true or false, got {timestamps!r}")
+        if not isinstance(vad, bool):
+            raise ValueError(f"vad must be true or false, got {vad!r}")
         batch_size = checks.integer("batch_size", batch_size, low=1, high=MAX_BATCH)
         samples, _ = load_audio(audio, self.sampling_rate, max_seconds=MAX_SECONDS)
         duration = len(samples) / self.sampling_rate
-        spoken = [
-            w
-            for w in windows(samples, self.sampling_rate, self.window_samples)
-            if not is_silent(samples[w.start : w.end])
-        ]
+        notices: list[str] = []
+        if vad and not silero.available():
+            notices.append("silero-vad is not installed: cut at the quietest moments instead (pip install silero-vad)")
+            vad = False
+        spoken = self.speech_windows(samples) if vad else self.quiet_windows(samples)
+        heard = sum(b - a for w in spoken for a, b in w.parts())
 
         detected = forced
         segments: list[tuple[float, float, str]] = []
         if spoken:
             if detected is None:
-                detected = self.detect_language(samples[spoken[0].start : spoken[0].end]) if self.multilingual else "en"
+                detected = self.detect_language(spoken[0].clip(samples)) if self.multilingual else "en"
             with tqdm(total=len(spoken), desc="transcription", unit="window", disable=None, leave=False) as bar:
                 for first in range(0, len(spoken), batch_size):
                     batch = spoken[first : first + batch_size]
-                    tokens = self.generate([samples[w.start : w.end] for w in batch], task, detected, timestamps)
+                    tokens = self.generate([w.clip(samples) for w in batch], task, detected, timestamps)
                     for window, sequence in zip(batch, tokens, strict=True):
-                        segments += self.segments(
-                            sequence, window.start / self.sampling_rate, window.end / self.sampling_rate, timestamps
-                        )
+                        segments += self.window_segments(sequence, window, timestamps)
                     bar.update(len(batch))
         segments.sort(key=lambda s: (s[0], s[1]))
         recipe = {
@@ -160,10 +196,44 @@ class SpeechToText:
             "language": forced or "auto",
             "timestamps": timestamps,
             "batch_size": batch_size,
+            "vad": vad,
             "audio_seconds": round(duration, 3),
+            "skipped_seconds": round((len(samples) - heard) / self.sampling_rate, 3),
+            "windows": len(spoken),
         }
+        if notices:
+            recipe["notices"] = notices
         text = " ".join(s[2] for s in segments)
         return Transcript(text=text, segments=segments, language=detected if spoken else forced, params=recipe)
+
+    def quiet_windows(self, samples: np.ndarray) -> list[Window]:
+        """Windows cut at the quietest moments, silent ones left out."""
+        cuts = windows(samples, self.sampling_rate, self.window_samples)
+        return [w for w in cuts if not is_silent(samples[w.start : w.end])]
+
+    def speech_windows(self, samples: np.ndarray) -> list[Window]:
+        """Windows of the speech Silero VAD finds, pauses left out; an over-long stretch cut at its quietest."""
+        if self._vad is None:
+            self._vad = silero.SileroVAD.load()
+        length = self.window_samples
+        stretches = self._vad.speech(samples, max_seconds=length / self.sampling_rate)
+        found: list[Window] = []
+        for group in silero.pack(stretches, length):
+            pieces = tuple((s.start, s.end) for s in group)
+            if len(pieces) == 1 and pieces[0][1] - pieces[0][0] > length:
+                a, b = pieces[0]
+                found += [Window(a + w.start, a + w.end) for w in windows(samples[a:b], self.sampling_rate, length)]
+            else:
+                found.append(Window(pieces[0][0], pieces[-1][1], pieces if len(pieces) > 1 else ()))
+        return found
+
+    def window_segments(self, tokens: list[int], window: Window, timestamps: bool) -> list[tuple[float, float, str]]:
+        """The segments of one window's tokens, in seconds from the input's start."""
+        rate = self.sampling_rate
+        if not window.pieces:
+            return self.segments(tokens, window.start / rate, window.end / rate, timestamps)
+        found = self.segments(tokens, 0.0, sum(b - a for a, b in window.parts()) / rate, timestamps)
+        return [(window.to_source(a, rate), window.to_source(b, rate, closing=True), t) for a, b, t in found]
 
     def features(self, clips: list[np.ndarray]):
         """Log-mel features of clips of at most 30 s, each padded to 30 s as Whisper expects."""

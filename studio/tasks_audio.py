@@ -48,16 +48,19 @@ class AudioTasks(StudioBase):
         language: str | None = None,
         timestamps: bool | None = None,
         batch_size: int | None = None,
+        vad: bool | None = None,
     ):
         """The words spoken in `audio` (at most 10 minutes), as a Transcript (.text, .segments, .to_srt(), .to_vtt()).
 
         `task`: transcribe | translate (into English). `language`: "auto" (detected on
-        the first 30 s with sound) or a code ("en", "fr", ...). Audio over 30 s is cut into
-        windows decoded `batch_size` at a time. Silence gives an empty transcript.
+        the first 30 s with sound) or a code ("en", "fr", ...). `vad` (default on): Silero
+        VAD finds the speech, pauses are skipped and windows of at most 30 s end in them;
+        off: windows end at the quietest moment. Windows are decoded `batch_size` at a
+        time. Silence gives an empty transcript.
         """
         from pipelines.transcribe import SpeechToText
 
-        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size, vad=vad)
         settings = self._settings("transcribe", SpeechToText.__call__, given)
         with (
             self._guard("transcribing"),

@@ -36,6 +36,8 @@ TEXTS = {
     "aud_task": ("Task (translate: into English)", "Tâche (traduire : vers l'anglais)"),
     "aud_spoken_language": ("Spoken language (auto = detected)", "Langue parlée (auto = détectée)"),
     "aud_timestamps": ("Timestamps", "Horodatage"),
+    "aud_vad": ("Find the speech (Silero VAD): skip pauses, cut windows in them",
+                "Trouver la parole (Silero VAD) : sauter les pauses, y couper les fenêtres"),
     "aud_batch_size": ("30 s windows decoded at once", "Fenêtres de 30 s décodées ensemble"),
     "aud_transcribe": ("Transcribe", "Transcrire"),
     "aud_transcript": ("Text", "Texte"),
@@ -120,6 +122,7 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
                 timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
                 batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
                                     label=t("aud_batch_size"))
+                vad = gr.Checkbox(value=default(studio, "transcribe", call, "vad"), label=t("aud_vad"))
             spoken = examples.speech()
             if spoken:
                 gr.Examples([[spoken, "transcribe"], [spoken, "translate"]], inputs=[audio, task])
@@ -131,16 +134,17 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(180)
-    def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):
+    def speech_to_text(audio, task, language, timestamps, batch_size, vad=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
-        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size,
+                                           vad=vad)
         paths = studio.save(transcript)
         rows = [[start, end, words] for start, end, words in transcript.segments]
         return transcript.text, rows, [str(p) for p in paths], transcript.params
 
-    run.click(speech_to_text, [audio, task, language, timestamps, batch_size], [text, segments, files, recipe],
+    run.click(speech_to_text, [audio, task, language, timestamps, batch_size, vad], [text, segments, files, recipe],
               api_name="speech_to_text", **gpu)
-    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size}
+    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size, "vad": vad}
     return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
 
 
