@@ -151,7 +151,7 @@ def _module():
             hidden = _recur(gates, lstm.weight_hh.numpy())
             head = self.final_conv
             logits = np.maximum(hidden, 0) @ head.weight[0, :, 0].numpy() + head.bias.numpy()
-            return torch.from_numpy(1 / (1 + np.exp(-logits)))
+            return torch.from_numpy(_sigmoid(logits))
 
     return Silero
 
@@ -164,11 +164,15 @@ def _recur(gates: np.ndarray, weight_hh: np.ndarray) -> np.ndarray:
     out = np.empty((len(gates), size), np.float32)
     for step, gate in enumerate(gates):
         g = gate + hidden @ recurrent
-        i, f, o = (1 / (1 + np.exp(-g[k * size : (k + 1) * size])) for k in (0, 1, 3))
+        i, f, o = (_sigmoid(g[k * size : (k + 1) * size]) for k in (0, 1, 3))
         cell = f * cell + i * np.tanh(g[2 * size : 3 * size])
         hidden = o * np.tanh(cell)
         out[step] = hidden
     return out
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * x))  # never overflows, unlike 1 / (1 + exp(-x))
 
 
 def _Silero():  # noqa: N802 - builds the module class lazily, so importing this file does not import torch

@@ -46,14 +46,16 @@ class AudioTasks(StudioBase):
         *,
         task: str | None = None,
         language: str | None = None,
-        timestamps: bool | None = None,
+        timestamps: bool | str | None = None,
         batch_size: int | None = None,
         vad: bool | None = None,
     ):
         """The words spoken in `audio` (at most 10 minutes), as a Transcript (.text, .segments, .to_srt(), .to_vtt()).
 
         `task`: transcribe | translate (into English). `language`: "auto" (detected on
-        the first 30 s with sound) or a code ("en", "fr", ...). `vad` (default on): Silero
+        the first 30 s with sound) or a code ("en", "fr", ...). `timestamps`: true (segments),
+        false (one segment a window) or "word" (also each word's times, `.words`, in the JSON
+        and as VTT cue timestamps). `vad` (default on): Silero
         VAD finds the speech, pauses are skipped and windows of at most 30 s end in them;
         off: windows end at the quietest moment. Windows are decoded `batch_size` at a
         time. Silence gives an empty transcript.
