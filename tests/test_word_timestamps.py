@@ -105,7 +105,7 @@ def test_timestamps_takes_true_false_or_word(studio, value):
 
 
 def test_cli_option_takes_word_or_a_boolean():
-    from studio.cli import build_parser
+    from studio.serving.cli import build_parser
 
     parser = build_parser()
     for given, parsed in [("word", "word"), ("true", True), ("false", False)]:

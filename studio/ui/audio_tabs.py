@@ -36,6 +36,7 @@ TEXTS = {
     "aud_task": ("Task (translate: into English)", "Tâche (traduire : vers l'anglais)"),
     "aud_spoken_language": ("Spoken language (auto = detected)", "Langue parlée (auto = détectée)"),
     "aud_timestamps": ("Timestamps", "Horodatage"),
+    "aud_words": ("Word timings (in the JSON and the VTT)", "Horodatage des mots (dans le JSON et le VTT)"),
     "aud_vad": ("Find the speech (Silero VAD): skip pauses, cut windows in them",
                 "Trouver la parole (Silero VAD) : sauter les pauses, y couper les fenêtres"),
     "aud_batch_size": ("30 s windows decoded at once", "Fenêtres de 30 s décodées ensemble"),
@@ -119,10 +120,12 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
                                    allow_custom_value=True, label=t("aud_spoken_language"))
             run = gr.Button(t("aud_transcribe"), variant="primary")
             with gr.Accordion(t("aud_settings"), open=False):
-                timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
+                timestamps = gr.Checkbox(value=bool(default(studio, "transcribe", call, "timestamps")), label=t("aud_timestamps"))
                 batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
                                     label=t("aud_batch_size"))
                 vad = gr.Checkbox(value=default(studio, "transcribe", call, "vad"), label=t("aud_vad"))
+                words = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps") == "word",
+                                    label=t("aud_words"))
             spoken = examples.speech()
             if spoken:
                 gr.Examples([[spoken, "transcribe"], [spoken, "translate"]], inputs=[audio, task])
@@ -134,15 +137,16 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(180)
-    def speech_to_text(audio, task, language, timestamps, batch_size, vad=None, progress=gr.Progress(track_tqdm=True)):
+    def speech_to_text(audio, task, language, timestamps, batch_size, vad=None, words=False,
+                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
-        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size,
-                                           vad=vad)
+        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps="word" if words else timestamps,
+                                           batch_size=batch_size, vad=vad)
         paths = studio.save(transcript)
         rows = [[start, end, words] for start, end, words in transcript.segments]
         return transcript.text, rows, [str(p) for p in paths], transcript.params
 
-    run.click(speech_to_text, [audio, task, language, timestamps, batch_size, vad], [text, segments, files, recipe],
+    run.click(speech_to_text, [audio, task, language, timestamps, batch_size, vad, words], [text, segments, files, recipe],
               api_name="speech_to_text", **gpu)
     inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size, "vad": vad}
     return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
