@@ -79,16 +79,25 @@ class AudioTasks(StudioBase):
         temperature: float | None = None,
         top_k: int | None = None,
         seed: int | None = None,
+        melody=None,
     ):
         """`duration` seconds (at most 120) of music after `prompt`, as an AudioResult.
 
         Past MusicGen's 30 s window the music is continued window by window.
         `guidance` 1 turns classifier-free guidance off. Stereo models give (samples, 2).
+        `melody` (audio: a hummed, whistled or played tune) makes the preset's MusicGen
+        Melody play that tune in the style of `prompt` (at most 30 s).
         """
         from pipelines.music import TextToMusic
 
         given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
         settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,))
+        if melody is not None:
+            from pipelines.melody import MelodyToMusic
+
+            model = self.model_ref("melody")
+            with self._guard("writing music"), self._use("text_to_music_melody", model, MelodyToMusic.from_pretrained) as music:
+                return self._finish(music(prompt, melody=melody, **settings))
         with self._guard("writing music"), self._music() as music:
             return self._finish(music(prompt, **settings))
 

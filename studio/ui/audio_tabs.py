@@ -51,15 +51,17 @@ TEXTS = {
     "aud_top_k": ("Top-k (0 = all codes)", "Top-k (0 = tous les codes)"),
     "aud_compose": ("Compose", "Composer"),
     "aud_mode": ("Mode", "Mode"),
-    "aud_mode_info": ("continue: more of the music; translate: the speech said again in another language",
-                      "continue : prolonger la musique ; translate : redire la parole dans une autre langue"),
+    "aud_mode_info": ("continue: more of the music; melody: play this tune in the style described; "
+                      "translate: the speech said again in another language",
+                      "continue : prolonger la musique ; melody : jouer cet air dans le style décrit ; "
+                      "translate : redire la parole dans une autre langue"),
     "aud_keep_prompt": ("Start the result with the given audio", "Commencer le résultat par l'audio donné"),
     "aud_target_language": ("Say it in", "Dire en"),
     "aud_run": ("Run", "Lancer"),
     "aud_heard": ("Text heard, then spoken", "Texte entendu, puis prononcé"),
 }
 FORMATS = ["wav", "flac", "mp3"]
-MODES = ("continue", "translate")
+MODES = ("continue", "melody", "translate")
 SPOKEN_LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
 
 
@@ -219,7 +221,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     def show(chosen):
-        return gr.Group(visible=chosen == "continue"), gr.Group(visible=chosen == "translate")
+        return gr.Group(visible=chosen != "translate"), gr.Group(visible=chosen == "translate")
 
     @guard
     @gpu_task(180)
@@ -230,6 +232,11 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             output = studio.translate_speech(audio, language=language, seed=seed)
             path, params = _saved(studio, output, format)
             return path, f"{params['transcript']}\n→ {params['text']}", params
+        if mode == "melody":  # the given audio is the tune, the prompt its style
+            output = studio.text_to_music(prompt, melody=audio, duration=duration, guidance=guidance,
+                                          temperature=temperature, top_k=top_k, seed=seed)
+            path, params = _saved(studio, output, format)
+            return path, params.get("melody_pitch_classes", ""), params
         if mode != "continue":
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
         output = studio.continue_music(audio, prompt, duration=duration, guidance=guidance, temperature=temperature,
