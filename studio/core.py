@@ -17,6 +17,7 @@ class Studio(ImageTasks, TextTasks, AudioTasks):
         runs in a worker that ends with it), and to warm a server before users come.
         """
         from pipelines.image import TextToImage
+        from pipelines.melody import MelodyToMusic
         from pipelines.music import TextToMusic
         from pipelines.speech import TextToSpeech
         from pipelines.text import LanguageModel
@@ -29,6 +30,7 @@ class Studio(ImageTasks, TextTasks, AudioTasks):
             ("text", "text", LanguageModel),
             ("speech_to_text", "transcribe", SpeechToText),
             ("text_to_music", "music", TextToMusic),
+            ("text_to_music_melody", "melody", MelodyToMusic),
         ]
         loaded = []
         for kind, section, wrapper in wanted:

@@ -27,6 +27,7 @@ SCHEMA: dict[str, dict[str, type]] = {
     "speech": {"voices": dict, "defaults": dict},
     "transcribe": {"model": str, "defaults": dict},
     "music": {"model": str, "defaults": dict},
+    "melody": {"model": str},  # MusicGen Melody, for text_to_music(..., melody=); shares [music.defaults]
 }
 DEFAULT_TYPES = (str, int, float, bool)
 

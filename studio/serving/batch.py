@@ -54,7 +54,7 @@ FAMILY = {
     "text_to_image": 0, "image_to_image": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
     "text_to_speech": 3, "translate_speech": 4, "speech_to_text": 4, "text_to_music": 5, "continue_music": 5,
 }
-FILE_FIELDS = {"image", "audio"}  # paths relative to the jobs file
+FILE_FIELDS = {"image", "audio", "melody"}  # paths relative to the jobs file
 BATCH_LIMIT = 4  # text-to-image jobs per batched pass
 NOT_JOB_FIELDS = {"self", "callback", "stop"}
 

@@ -118,6 +118,10 @@ def _add_operation(verbs, name: str, method) -> None:
         if parameter.name in SKIPPED:
             continue
         kind = _plain_type(hints.get(parameter.name, str))
+        if kind is bool and str in typing.get_args(hints.get(parameter.name)):  # e.g. timestamps: true|false|word
+            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_bool_or_text,
+                              metavar="true|false|TEXT")
+            continue
         if parameter.default is inspect.Parameter.empty:
             verb.add_argument(parameter.name, type=_converter(kind), metavar=parameter.name.upper())
         elif kind is bool:
@@ -141,6 +145,11 @@ def _converter(kind: Any):
     if kind in (list, dict):
         return _json_or_text
     return str
+
+
+def _bool_or_text(text: str) -> bool | str:
+    """"true"/"false" as booleans, any other word as itself (the operation checks it)."""
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def _json_or_text(text: str) -> Any:

@@ -32,6 +32,7 @@ FAMILIES = {
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
     "musicgen": "studio.tiny.musicgen",
+    "musicgen_melody": "studio.tiny.musicgen_melody",
     "upscaler": "studio.tiny.upscaler",
 }
 

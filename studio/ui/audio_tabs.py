@@ -37,6 +37,9 @@ TEXTS = {
     "aud_task": ("Task (translate: into English)", "Tâche (traduire : vers l'anglais)"),
     "aud_spoken_language": ("Spoken language (auto = detected)", "Langue parlée (auto = détectée)"),
     "aud_timestamps": ("Timestamps", "Horodatage"),
+    "aud_words": ("Word timings (in the JSON and the VTT)", "Horodatage des mots (dans le JSON et le VTT)"),
+    "aud_vad": ("Find the speech (Silero VAD): skip pauses, cut windows in them",
+                "Trouver la parole (Silero VAD) : sauter les pauses, y couper les fenêtres"),
     "aud_batch_size": ("30 s windows decoded at once", "Fenêtres de 30 s décodées ensemble"),
     "aud_transcribe": ("Transcribe", "Transcrire"),
     "aud_transcript": ("Text", "Texte"),
@@ -49,8 +52,10 @@ TEXTS = {
     "aud_top_k": ("Top-k (0 = all codes)", "Top-k (0 = tous les codes)"),
     "aud_compose": ("Compose", "Composer"),
     "aud_mode": ("Mode", "Mode"),
-    "aud_mode_info": ("continue: more of the music; translate: the speech said again in another language",
-                      "continue : prolonger la musique ; translate : redire la parole dans une autre langue"),
+    "aud_mode_info": ("continue: more of the music; melody: play this tune in the style described; "
+                      "translate: the speech said again in another language",
+                      "continue : prolonger la musique ; melody : jouer cet air dans le style décrit ; "
+                      "translate : redire la parole dans une autre langue"),
     "aud_keep_prompt": ("Start the result with the given audio", "Commencer le résultat par l'audio donné"),
     "aud_target_language": ("Say it in", "Dire en"),
     "aud_run": ("Run", "Lancer"),
@@ -58,7 +63,7 @@ TEXTS = {
     "aud_heard": ("Text heard, then spoken", "Texte entendu, puis prononcé"),
 }
 FORMATS = ["wav", "flac", "mp3"]
-MODES = ("continue", "translate")
+MODES = ("continue", "melody", "translate")
 SPOKEN_LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
 
 
@@ -131,9 +136,12 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
                                    allow_custom_value=True, label=t("aud_spoken_language"))
             run, stop = _controls("aud_transcribe")
             with gr.Accordion(t("aud_settings"), open=False):
-                timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
+                timestamps = gr.Checkbox(value=bool(default(studio, "transcribe", call, "timestamps")), label=t("aud_timestamps"))
                 batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
                                     label=t("aud_batch_size"))
+                vad = gr.Checkbox(value=default(studio, "transcribe", call, "vad"), label=t("aud_vad"))
+                words = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps") == "word",
+                                    label=t("aud_words"))
             spoken = examples.speech()
             if spoken:
                 gr.Examples([[spoken, "transcribe"], [spoken, "translate"]], inputs=[audio, task])
@@ -145,17 +153,19 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(180)
-    def speech_to_text(audio, task, language, timestamps, batch_size, progress=gr.Progress(track_tqdm=True)):
+    def speech_to_text(audio, task, language, timestamps, batch_size, vad=None, words=False,
+                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
-        transcript = yield from waiting(lambda: studio.speech_to_text(audio, task=task, language=language,
-                                                                      timestamps=timestamps, batch_size=batch_size), 4)
+        transcript = yield from waiting(lambda: studio.speech_to_text(
+            audio, task=task, language=language, timestamps="word" if words else timestamps,
+            batch_size=batch_size, vad=vad), 4)
         paths = studio.save(transcript)
         rows = [[start, end, words] for start, end, words in transcript.segments]
         yield transcript.text, rows, [str(p) for p in paths], transcript.params
 
-    _stoppable(stop, run.click(speech_to_text, [audio, task, language, timestamps, batch_size],
+    _stoppable(stop, run.click(speech_to_text, [audio, task, language, timestamps, batch_size, vad, words],
                                [text, segments, files, recipe], api_name="speech_to_text", **gpu))
-    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size}
+    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size, "vad": vad}
     return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
 
 
@@ -226,7 +236,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     def show(chosen):
-        return gr.Group(visible=chosen == "continue"), gr.Group(visible=chosen == "translate")
+        return gr.Group(visible=chosen != "translate"), gr.Group(visible=chosen == "translate")
 
     @guard
     @gpu_task(180)
@@ -237,6 +247,13 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             output = yield from waiting(lambda: studio.translate_speech(audio, language=language, seed=seed), 3)
             path, params = _saved(studio, output, format)
             yield path, f"{params['transcript']}\n→ {params['text']}", params
+            return
+        if mode == "melody":  # the given audio is the tune, the prompt its style
+            output = yield from waiting(lambda: studio.text_to_music(
+                prompt, melody=audio, duration=duration, guidance=guidance, temperature=temperature,
+                top_k=top_k, seed=seed), 3)
+            path, params = _saved(studio, output, format)
+            yield path, params.get("melody_pitch_classes", ""), params
             return
         if mode != "continue":
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
