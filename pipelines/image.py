@@ -41,13 +41,16 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "Heun": ("HeunDiscreteScheduler", {}),
     "LMS": ("LMSDiscreteScheduler", {}),
     "DDIM": ("DDIMScheduler", {}),
-    "PLMS": ("PNDMScheduler", {}),
+    # A1111's PLMS is plain PLMS: PNDM's Runge-Kutta warm-up steps would run extra UNet
+    # calls and crash below 4 steps.
+    "PLMS": ("PNDMScheduler", {"skip_prk_steps": True}),
     "UniPC": ("UniPCMultistepScheduler", {}),
     "LCM": ("LCMScheduler", {}),
 }
 
-# callback(step, total_steps, preview) is called after every step; preview is a
-# PIL image on preview steps, else None. It may raise (e.g. Cancelled) to stop.
+# callback(step, total, preview) is called after every denoising step; total is the
+# number of calls diffusers will make (Heun calls twice per step but the last), preview
+# is a PIL image on preview steps, else None. It may raise (e.g. Cancelled) to stop.
 StepCallback = Callable[[int, int, "Image.Image | None"], None]
 
 
@@ -124,12 +127,14 @@ class _Diffusion:
 
         def on_step_end(pipe, step, timestep, kwargs):
             done = step + 1
+            # The pipeline knows its real number of calls once its timesteps are set.
+            real_total = getattr(pipe, "_num_timesteps", None) or total
             preview = None
-            if preview_every and (done % preview_every == 0 or done == total):
+            if preview_every and (done % preview_every == 0 or done == real_total):
                 preview = self.decode_latents(kwargs["latents"][:1])[0]
                 previews.append(preview)
             if callback is not None:
-                callback(done, total, preview)
+                callback(done, real_total, preview)
             return kwargs
 
         return on_step_end
@@ -155,6 +160,9 @@ class _Diffusion:
         # from the noise of a single-image run with seed+i.
         seeds = [seed + i for i in range(params["batch_size"])]
         images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback, preview_every)
+        flagged = recipe.pop("flagged")
+        if flagged:
+            recipe["notices"] = [*recipe.get("notices", []), _flagged_notice(flagged, seeds)]
         return ImageResult(images=images, seeds=seeds, params={**recipe, "seed": seed}, previews=previews)
 
     def _generate(self, prompts: list[str], seeds: list[int], params: dict, call_kwargs: dict, callback, preview_every: int):
@@ -179,6 +187,10 @@ class _Diffusion:
         recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler}
         if notices:
             recipe["notices"] = notices
+        # Pipelines with a safety checker (SD 1.x/2.x hub layouts) black out what it flags:
+        # say which images, rather than hand back black squares without a word.
+        verdicts = getattr(output, "nsfw_content_detected", None) or []
+        recipe["flagged"] = [i for i, verdict in enumerate(verdicts) if verdict]
         return list(output.images), recipe, previews
 
     def _denoising_steps(self, params: dict) -> int:
@@ -227,7 +239,7 @@ class TextToImage(_Diffusion):
     ) -> ImageResult:
         """Generate `batch_size` images; width and height default to the model's native size."""
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
-        width, height = self._check_size(width or self.native_size, height or self.native_size)
+        width, height = self._check_size(*_or_default(width, height, self.native_size, self.native_size))
         preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
         _check_callback(callback)
         seed = checks.seed(seed)
@@ -252,13 +264,17 @@ class TextToImage(_Diffusion):
             raise ValueError(f"unknown setting {sorted(settings)[0]!r} for many()")
         prompts = [checks.text("prompt", p, max_chars=MAX_PROMPT_CHARS) for p in prompts]
         seeds = [checks.seed(s) for s in seeds]
-        width, height = self._check_size(width or self.native_size, height or self.native_size)
+        width, height = self._check_size(*_or_default(width, height, self.native_size, self.native_size))
         params.update(width=width, height=height)
         images, recipe, _ = self._generate(prompts, seeds, params, {"width": width, "height": height}, None, 0)
-        return [
-            ImageResult(images=[image], seeds=[seed], params={**recipe, "prompt": prompt, "seed": seed})
-            for image, prompt, seed in zip(images, prompts, seeds, strict=True)
-        ]
+        flagged = recipe.pop("flagged")
+        results = []
+        for index, (image, prompt, seed) in enumerate(zip(images, prompts, seeds, strict=True)):
+            params = {**recipe, "prompt": prompt, "seed": seed}
+            if index in flagged:
+                params["notices"] = [*recipe.get("notices", []), _flagged_notice([0], [seed])]
+            results.append(ImageResult(images=[image], seeds=[seed], params=params))
+        return results
 
 
 class ImageToImage(_Diffusion):
@@ -310,7 +326,7 @@ class ImageToImage(_Diffusion):
                 "(steps x strength must be at least 1); raise strength or steps"
             )
         default_w, default_h = fit_size(*source.size)
-        width, height = self._check_size(width or default_w, height or default_h)
+        width, height = self._check_size(*_or_default(width, height, default_w, default_h))
         preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
         _check_callback(callback)
         seed = checks.seed(seed)
@@ -321,6 +337,20 @@ class ImageToImage(_Diffusion):
 
     def _denoising_steps(self, params: dict) -> int:
         return min(int(params["steps"] * params["strength"]), params["steps"])
+
+
+def _or_default(width, height, default_width: int, default_height: int) -> tuple:
+    """None means "the default size"; 0 is a size like any other, and out of range."""
+    return (default_width if width is None else width, default_height if height is None else height)
+
+
+def _flagged_notice(flagged: list[int], seeds: list[int]) -> str:
+    many = len(flagged) > 1
+    which = ", ".join(str(i + 1) for i in flagged)
+    seeds_of = ", ".join(str(seeds[i]) for i in flagged)
+    return (f"the model's safety checker flagged image{'s' if many else ''} {which} of {len(seeds)} "
+            f"(seed{'s' if many else ''} {seeds_of}) and returned {'them' if many else 'it'} black; "
+            "another prompt or seed may pass")
 
 
 def fit_size(width: int, height: int) -> tuple[int, int]:

@@ -41,6 +41,12 @@ def _clip_tokenizer() -> CLIPTokenizer:
 
 
 def build(folder: Path) -> None:
+    pipe = StableDiffusionPipeline(**components(), safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+
+
+def components() -> dict:
+    """The pipeline's parts (the same random weights every time), for builders of variants."""
     torch.manual_seed(0)
     tokenizer = _clip_tokenizer()
     text_encoder = CLIPTextModel(
@@ -83,14 +89,4 @@ def build(folder: Path) -> None:
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(folder, safe_serialization=True)
+    return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
