@@ -14,12 +14,13 @@ image, 4. run diffusers (its own tqdm bar shows progress), 5. record the recipe.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
 
-from pipelines import checks
+from pipelines import checks, families
 from pipelines.devices import generator, pick_device, pick_dtype
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
@@ -63,7 +64,7 @@ def scheduler_name(scheduler) -> str:
     """The A1111 name of a scheduler instance, or its class name when A1111 has none."""
     cls = type(scheduler).__name__
     karras = bool(getattr(scheduler.config, "use_karras_sigmas", False))
-    for name, (class_name, options) in SCHEDULERS.items():
+    for name, (class_name, options) in {**SCHEDULERS, **families.FLOW_SCHEDULERS}.items():
         if class_name == cls and bool(options.get("use_karras_sigmas", False)) == karras:
             return name
     return cls
@@ -79,6 +80,7 @@ class _Diffusion:
         self.model = model
         self.device = str(pipe.device)
         self._default_scheduler = pipe.scheduler
+        self.family = families.of(pipe)  # what SD, SDXL, SD3, FLUX.1... each take
 
     def modules(self) -> list:
         """The torch modules holding weights (the model cache counts their memory)."""
@@ -88,10 +90,10 @@ class _Diffusion:
 
     @property
     def native_size(self) -> int:
-        return int(self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor)
+        return self.family.native_size
 
     def _check_common(self, prompt, negative_prompt, steps, guidance, batch_size, scheduler) -> dict[str, Any]:
-        return {
+        checked = {
             "prompt": checks.text("prompt", prompt, max_chars=MAX_PROMPT_CHARS),
             "negative_prompt": checks.text("negative_prompt", negative_prompt, max_chars=MAX_PROMPT_CHARS, allow_empty=True),
             "steps": checks.integer("steps", steps, low=1, high=MAX_STEPS),
@@ -99,31 +101,51 @@ class _Diffusion:
             "batch_size": checks.integer("batch_size", batch_size, low=1, high=MAX_BATCH),
             "scheduler": None if scheduler in (None, "", "default") else checks.choice("scheduler", scheduler, SCHEDULERS),
         }
+        self.family.check_scheduler(checked["scheduler"], SCHEDULERS)
+        self.family.check_negative_prompt(checked["negative_prompt"])
+        return checked
 
     def _check_size(self, width, height) -> tuple[int, int]:
+        step = self.family.size_step
+        for name, value in (("width", width), ("height", height)):
+            if step != SIZE_STEP and isinstance(value, int) and MIN_SIZE <= value <= MAX_SIZE and value % step:
+                raise ValueError(f"{name} must be a multiple of {step} for {self.family.name}, got {value}")
         return (
-            checks.integer("width", width, low=MIN_SIZE, high=MAX_SIZE, multiple_of=SIZE_STEP),
-            checks.integer("height", height, low=MIN_SIZE, high=MAX_SIZE, multiple_of=SIZE_STEP),
+            checks.integer("width", width, low=MIN_SIZE, high=MAX_SIZE, multiple_of=self.family.size_step),
+            checks.integer("height", height, low=MIN_SIZE, high=MAX_SIZE, multiple_of=self.family.size_step),
         )
 
     def _use_scheduler(self, name: str | None) -> str:
         if name is None:
             self.pipe.scheduler = self._default_scheduler
         else:
-            class_name, options = SCHEDULERS[name]
+            class_name, options = self.family.schedulers(SCHEDULERS)[name]
             cls = getattr(importlib.import_module("diffusers"), class_name)
             self.pipe.scheduler = cls.from_config(self._default_scheduler.config, **options)
         return scheduler_name(self.pipe.scheduler)
 
     def _notices(self, prompt: str) -> list[str]:
-        tokenizer = self.pipe.tokenizer
-        if tokenizer is not None and len(tokenizer(prompt).input_ids) > tokenizer.model_max_length:
-            return [f"prompt is longer than the text encoder's {tokenizer.model_max_length} tokens; the rest was ignored"]
-        return []
+        # SD3 and FLUX.1 also read the prompt with T5, up to the pipeline's max_sequence_length.
+        t5 = getattr(self.pipe, "tokenizer_3", None) or getattr(self.pipe, "tokenizer_2", None)
+        limit = inspect.signature(type(self.pipe).__call__).parameters.get("max_sequence_length")
+        tokenizer, most = getattr(self.pipe, "tokenizer", None), None
+        if t5 is not None and "T5" in type(t5).__name__ and limit is not None:
+            tokenizer, most = t5, int(limit.default)
+        if tokenizer is None:
+            return []
+        most = most or tokenizer.model_max_length
+        notices = []
+        if len(tokenizer(prompt).input_ids) > most:
+            notices.append(f"prompt is longer than the text encoder's {most} tokens; the rest was ignored")
+        if not self.family.guidance:
+            notices.append(f"{self.family.name} has no guidance: the guidance setting was not used")
+        return notices
 
-    def _step_callback(self, callback: StepCallback | None, preview_every: int, total: int, previews: list):
+    def _step_callback(self, callback: StepCallback | None, preview_every: int, total: int, previews: list, size: tuple[int, int]):
         if callback is None and not preview_every:
             return None
+        if preview_every:
+            families.check_feature(self.pipe, "step previews")
 
         def on_step_end(pipe, step, timestep, kwargs):
             done = step + 1
@@ -131,7 +153,7 @@ class _Diffusion:
             real_total = getattr(pipe, "_num_timesteps", None) or total
             preview = None
             if preview_every and (done % preview_every == 0 or done == real_total):
-                preview = self.decode_latents(kwargs["latents"][:1])[0]
+                preview = self.decode_latents(kwargs["latents"][:1], *size)[0]
                 previews.append(preview)
             if callback is not None:
                 callback(done, real_total, preview)
@@ -139,17 +161,17 @@ class _Diffusion:
 
         return on_step_end
 
-    def decode_latents(self, latents) -> list[Image.Image]:
-        """Latents -> images with the pipeline's own VAE (used for step previews)."""
+    def decode_latents(self, latents, width: int, height: int) -> list[Image.Image]:
+        """The denoiser's latents of a `width` x `height` image -> images with the pipeline's own VAE (step previews)."""
         import torch
 
         vae = self.pipe.vae
         # SDXL's VAE overflows in float16: decode in float32 as diffusers itself does.
         upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
-        latents = latents.to(torch.float32 if upcast else vae.dtype)
+        latents = families.latents_for_vae(self.pipe, latents, width, height).to(torch.float32 if upcast else vae.dtype)
         try:
             with torch.no_grad():
-                pixels = (vae.to(torch.float32) if upcast else vae).decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+                pixels = (vae.to(torch.float32) if upcast else vae).decode(latents, return_dict=False)[0]
         finally:
             if upcast:
                 vae.to(torch.float16)
@@ -181,7 +203,7 @@ class _Diffusion:
             guidance_scale=params["guidance"],
             num_images_per_prompt=len(seeds) // len(prompts),
             generator=gens[0] if len(gens) == 1 else gens,
-            callback_on_step_end=self._step_callback(callback, preview_every, total, previews),
+            callback_on_step_end=self._step_callback(callback, preview_every, total, previews, (params["width"], params["height"])),
             **call_kwargs,
         )
         recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler}
@@ -289,7 +311,11 @@ class ImageToImage(_Diffusion):
     def from_text_to_image(cls, text_to_image: TextToImage) -> ImageToImage:
         from diffusers import AutoPipelineForImage2Image
 
-        pipe = AutoPipelineForImage2Image.from_pipe(text_to_image.pipe)
+        try:
+            pipe = AutoPipelineForImage2Image.from_pipe(text_to_image.pipe)
+        except ValueError as error:  # no image-to-image pipeline in diffusers' mapping for this family
+            raise ValueError(f"{text_to_image.family.name} has no image-to-image pipeline in diffusers; "
+                             "use text-to-image, or another model for image-to-image") from error
         pipe.set_progress_bar_config(**getattr(text_to_image.pipe, "_progress_bar_config", {}))
         img2img = cls(pipe, text_to_image.model)
         img2img._default_scheduler = text_to_image._default_scheduler
@@ -325,7 +351,7 @@ class ImageToImage(_Diffusion):
                 f"strength {strength:g} with steps {params['steps']} leaves no denoising step "
                 "(steps x strength must be at least 1); raise strength or steps"
             )
-        default_w, default_h = fit_size(*source.size)
+        default_w, default_h = fit_size(*source.size, step=self.family.size_step)
         width, height = self._check_size(*_or_default(width, height, default_w, default_h))
         preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
         _check_callback(callback)
@@ -333,7 +359,10 @@ class ImageToImage(_Diffusion):
         params.update(strength=strength, width=width, height=height)
         if source.size != (width, height):
             source = source.resize((width, height), Image.LANCZOS)
-        return self._run({"image": source, "strength": strength}, params, seed, callback, preview_every)
+        call = {"image": source, "strength": strength}
+        if "width" in inspect.signature(type(self.pipe).__call__).parameters:
+            call.update(width=width, height=height)  # SD3 and FLUX.1 otherwise draw at their native size
+        return self._run(call, params, seed, callback, preview_every)
 
     def _denoising_steps(self, params: dict) -> int:
         return min(int(params["steps"] * params["strength"]), params["steps"])
@@ -353,9 +382,9 @@ def _flagged_notice(flagged: list[int], seeds: list[int]) -> str:
             "another prompt or seed may pass")
 
 
-def fit_size(width: int, height: int) -> tuple[int, int]:
-    """A size of the same aspect within [MIN_SIZE, MAX_SIZE], both sides multiples of 8."""
+def fit_size(width: int, height: int, step: int = SIZE_STEP) -> tuple[int, int]:
+    """A size of the same aspect within [MIN_SIZE, MAX_SIZE], both sides multiples of `step` (8; 16 for SD3, FLUX.1)."""
     scale = min(1.0, MAX_SIZE / max(width, height))
     scale = max(scale, MIN_SIZE / min(width, height))
-    fit = [min(MAX_SIZE, max(MIN_SIZE, int(side * scale) // SIZE_STEP * SIZE_STEP)) for side in (width, height)]
+    fit = [min(MAX_SIZE, max(MIN_SIZE, int(side * scale) // step * step)) for side in (width, height)]
     return fit[0], fit[1]

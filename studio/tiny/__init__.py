@@ -30,6 +30,8 @@ from pathlib import Path
 FAMILIES = {
     "sd": "studio.tiny.sd",
     "sd-safety": "studio.tiny.sd_safety",
+    "sd3": "studio.tiny.sd3",
+    "flux": "studio.tiny.flux",
     "chat": "studio.tiny.chat",
     "gemma2": "studio.tiny.gemma2",
     "gemma3": "studio.tiny.gemma3",

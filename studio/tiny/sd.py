@@ -20,7 +20,7 @@ from studio.tiny.corpus import TEXT
 _HIDDEN = 32
 
 
-def _clip_tokenizer() -> CLIPTokenizer:
+def clip_tokenizer() -> CLIPTokenizer:
     # CLIP's BPE marks word ends with "</w>"; every byte character and every
     # character + "</w>" must be in the vocab so any text encodes.
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
@@ -48,7 +48,7 @@ def build(folder: Path) -> None:
 def components() -> dict:
     """The pipeline's parts (the same random weights every time), for builders of variants."""
     torch.manual_seed(0)
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=len(tokenizer),
