@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.text import LanguageModel
 from studio import Studio, tiny
-from studio.batch import run_batch
+from studio.serving.batch import run_batch
 
 
 @pytest.fixture(scope="module")
