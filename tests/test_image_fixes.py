@@ -80,3 +80,16 @@ def test_the_verdict_is_reported_per_job_in_a_batch_of_prompts(checked):
 
 def test_a_pipeline_without_a_checker_has_no_notice(studio):
     assert "notices" not in studio.text_to_image("a fox", **FOX).params
+
+
+def test_running_without_the_checker_is_the_documented_model_index_edit(tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "sd15-no-checker"
+    shutil.copytree(tiny.ensure("sd-safety"), folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    index.update(safety_checker=[None, None], requires_safety_checker=False)
+    (folder / "model_index.json").write_text(json.dumps(index))
+    result = TextToImage.from_pretrained(str(folder))("a fox", steps=1, seed=5)
+    assert "notices" not in result.params and np.asarray(result.images[0]).max() > 0
