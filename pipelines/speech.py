@@ -11,10 +11,15 @@ noise for durations and the waveform), 4. join them with short pauses.
 
 The number format follows `pipelines.devices` (bfloat16 on CPUs with bfloat16
 units, where it measured 0.48x float32's time); the audio comes out float32.
+
+MMS voices of non-Latin scripts (kor, rus, hin, ...) were trained on text
+romanized with uroman (their tokenizer says `is_uroman`): native-script text is
+romanized here, with the voice's language code, and the recipe keeps both.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -110,7 +115,8 @@ class TextToSpeech:
         text = unicodedata.normalize("NFC", checks.text("text", text, max_chars=MAX_TEXT_CHARS))
         speaking_rate, pause = check_settings(speaking_rate, pause)
         seed = checks.seed(seed)
-        pieces = [(piece, self._encode(piece)) for piece in split_text(text)]
+        spoken = self._romanize(text)
+        pieces = [(piece, self._encode(piece)) for piece in split_text(spoken)]
         pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]
         if not pieces:
             # A voice loaded from a folder is named by the folder's name: the server's folders are not the user's business.
@@ -132,10 +138,25 @@ class TextToSpeech:
             "sentences": len(pieces),
             "dtype": precision_of(self.model),
         }
-        dropped = self._unreadable(text)
+        if spoken != text:
+            recipe["romanized"] = spoken
+        dropped = self._unreadable(spoken)
         if dropped:
             recipe["notices"] = [f"characters this voice cannot read were skipped: {' '.join(dropped)}"]
         return AudioResult(audio=np.concatenate(parts), sampling_rate=self.sampling_rate, params=recipe)
+
+    @functools.cached_property
+    def _uroman(self):
+        import uroman
+
+        return uroman.Uroman()  # reads its Unicode tables once per voice: seconds, not per sentence
+
+    def _romanize(self, text: str) -> str:
+        if not getattr(self.tokenizer, "is_uroman", False) or text.isascii():
+            return text
+        language = getattr(self.tokenizer, "language", None)
+        code = language if isinstance(language, str) and re.fullmatch(r"[a-z]{3}", language) else None
+        return unicodedata.normalize("NFC", self._uroman.romanize_string(text, lcode=code))
 
     def _encode(self, piece: str):
         return self.tokenizer(piece, return_tensors="pt").input_ids

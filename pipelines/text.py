@@ -23,6 +23,7 @@ module (the UI reads the signatures for its defaults) stays cheap.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -122,6 +123,18 @@ def check_messages(messages: Any, system_prompt: Any = "") -> list[dict[str, str
     return conversation
 
 
+def fold_system(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The system message put at the head of the first user turn, for templates without a system role.
+
+    Gemma's own templates do the same where they accept one: the instruction
+    comes first, then a blank line, then the user's text.
+    """
+    system, *turns = conversation
+    first = next(i for i, message in enumerate(turns) if message["role"] == "user")  # check_messages ends on one
+    folded = {"role": "user", "content": f"{system['content']}\n\n{turns[first]['content']}"}
+    return [*turns[:first], folded, *turns[first + 1:]]
+
+
 def _plain_text(where: str, content: Any) -> Any:
     if isinstance(content, (list, tuple)):
         if not all(isinstance(part, Mapping) and part.get("type") == "text" for part in content):
@@ -206,7 +219,9 @@ class LanguageModel:
     @property
     def context_length(self) -> int:
         """Tokens the model reads at most: prompt and reply together."""
-        limits = [getattr(self.model.config, "max_position_embeddings", None), getattr(self.tokenizer, "model_max_length", None)]
+        # Multimodal LMs (Gemma 3 4B and up) keep the language model's limits in a text config.
+        config = self.model.config.get_text_config()
+        limits = [getattr(config, "max_position_embeddings", None), getattr(self.tokenizer, "model_max_length", None)]
         limits = [int(n) for n in limits if isinstance(n, (int, float)) and 0 < n < HUGE]
         return min(limits, default=HUGE)
 
@@ -299,12 +314,26 @@ class LanguageModel:
                 f"model {self.name!r} has no chat template, so it cannot chat; use an instruct model "
                 "(text_to_text mode 'continue' and next_token work with any causal LM)"
             )
+        if conversation[0]["role"] == "system" and not self._template_takes_system:
+            conversation = fold_system(conversation)
         try:
             return self.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         except Exception as error:  # jinja's TemplateError: the template refuses this conversation's shape
             if type(error).__name__ != "TemplateError":
                 raise
             raise ValueError(f"model {self.name!r}'s chat template refused the messages: {error}") from error
+
+    @functools.cached_property
+    def _template_takes_system(self) -> bool:
+        """Whether the chat template accepts a system message (Gemma 2's raises "System role not supported")."""
+        probe = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+        try:
+            self.tokenizer.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
+        except Exception as error:
+            if type(error).__name__ != "TemplateError":
+                raise
+            return False
+        return True
 
     def _check_room(self, max_new_tokens: int) -> None:
         if max_new_tokens >= self.context_length:

@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from importlib import metadata
@@ -28,9 +29,15 @@ from pathlib import Path
 # name -> module holding build(folder)
 FAMILIES = {
     "sd": "studio.tiny.sd",
+    "sd-safety": "studio.tiny.sd_safety",
+    "sd3": "studio.tiny.sd3",
+    "flux": "studio.tiny.flux",
     "chat": "studio.tiny.chat",
+    "gemma2": "studio.tiny.gemma2",
+    "gemma3": "studio.tiny.gemma3",
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
+    "tts-uroman": "studio.tiny.tts_uroman",
     "musicgen": "studio.tiny.musicgen",
     "musicgen_melody": "studio.tiny.musicgen_melody",
     "upscaler": "studio.tiny.upscaler",
@@ -49,7 +56,10 @@ def cache_root() -> Path:
 
 def _fingerprint(module_name: str) -> str:
     """A hash of the builder's source, the corpus and the library versions, read without importing them."""
-    sources = [Path(importlib.util.find_spec(m).origin).read_text() for m in (module_name, "studio.tiny.corpus")]
+    own = Path(importlib.util.find_spec(module_name).origin).read_text()
+    # A builder made from another one (sd_safety from sd) changes when that one does.
+    uses = sorted(set(re.findall(r"^from (studio\.tiny\.\w+) import", own, re.M)) | {"studio.tiny.corpus"})
+    sources = [own] + [Path(importlib.util.find_spec(m).origin).read_text() for m in uses]
     versions = [metadata.version(package) for package in ("torch", "transformers", "diffusers", "tokenizers")]
     return hashlib.sha256("|".join(sources + versions).encode()).hexdigest()[:12]
 

@@ -27,7 +27,7 @@ from studio.tiny.corpus import TEXT
 _HIDDEN = 32
 
 
-def _clip_tokenizer() -> CLIPTokenizer:
+def clip_tokenizer() -> CLIPTokenizer:
     # CLIP's BPE marks word ends with "</w>"; every byte character and every
     # character + "</w>" must be in the vocab so any text encodes.
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
@@ -48,8 +48,15 @@ def _clip_tokenizer() -> CLIPTokenizer:
 
 
 def build(folder: Path) -> None:
+    pipe = StableDiffusionPipeline(**components(), safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    _preview_decoder().save_pretrained(folder / "preview_decoder", safe_serialization=True)
+
+
+def components() -> dict:
+    """The pipeline's parts (the same random weights every time), for builders of variants."""
     torch.manual_seed(0)
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=len(tokenizer),
@@ -90,18 +97,7 @@ def build(folder: Path) -> None:
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(folder, safe_serialization=True)
-    _preview_decoder().save_pretrained(folder / "preview_decoder", safe_serialization=True)
+    return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
 
 
 def _preview_decoder() -> AutoencoderTiny:
