@@ -49,7 +49,7 @@ def test_a_preview_is_the_tiny_decoders_picture_of_the_latents(tiny_sd):
     with torch.no_grad():
         pixels = decoder.decode(latents).sample.clamp(-1, 1)
     expected = np.asarray(pipe.pipe.image_processor.postprocess(pixels, output_type="pil")[0])
-    assert np.array_equal(np.asarray(pipe.preview(latents)), expected)
+    assert np.array_equal(np.asarray(pipe.preview(latents, 64, 64)), expected)
 
 
 def test_without_a_tiny_autoencoder_previews_use_the_full_vae(without_decoder):
@@ -58,7 +58,7 @@ def test_without_a_tiny_autoencoder_previews_use_the_full_vae(without_decoder):
     pipe = TextToImage.from_pretrained(without_decoder, device="cpu")
     assert pipe.preview_decoder is None  # offline, and the family's hub model is not in the cache
     latents = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
-    assert np.array_equal(np.asarray(pipe.preview(latents)), np.asarray(pipe.decode_latents(latents)[0]))
+    assert np.array_equal(np.asarray(pipe.preview(latents, 64, 64)), np.asarray(pipe.decode_latents(latents, 64, 64)[0]))
     result = pipe("a red fox", preview_every=2, **FOX)
     assert len(result.previews) == 2  # steps 2 and 3 (the last)
 
