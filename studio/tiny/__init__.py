@@ -33,6 +33,7 @@ FAMILIES = {
     "tts": "studio.tiny.tts",
     "musicgen": "studio.tiny.musicgen",
     "upscaler": "studio.tiny.upscaler",
+    "lora": "studio.tiny.lora",  # a LoRA for "sd": pytorch_lora_weights.safetensors
 }
 
 PREFIX = "tiny:"
