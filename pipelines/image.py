@@ -14,6 +14,7 @@ image, 4. run diffusers (its own tqdm bar shows progress), 5. record the recipe.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -192,7 +193,14 @@ def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[
     def loader(name: str):
         import diffusers
 
-        pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+        if os.path.isfile(name):  # an A1111-style single-file checkpoint
+            from pipelines import single_file
+
+            pipe = single_file.load(name, dtype)
+            if auto_class != "AutoPipelineForText2Image":
+                pipe = getattr(diffusers, auto_class).from_pipe(pipe)
+        else:
+            pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
         return pipe.to(device)
 
     return load(model, "image generation", loader), device

@@ -95,7 +95,20 @@ class StudioBase:
     def _use(self, kind: str, model: str, from_pretrained: Callable[..., Any], *, language_model: bool = False):
         """The cached wrapper `from_pretrained(model, device=, dtype=)`, held for one call."""
         key = self._key(kind, model, language_model)
-        return self.models.use(key, lambda: from_pretrained(model, device=key.device, dtype=self.dtype(language_model=language_model)))
+        return self.models.use(key, lambda: self._load(model, lambda: from_pretrained(
+            model, device=key.device, dtype=self.dtype(language_model=language_model))))
+
+    def _load(self, model: str, loader: Callable[[], Any]):
+        """`loader()`; a failure names the model as the user did, not by its path on this server."""
+        from pipelines.errors import ModelLoadError
+
+        choice = self._choices.get(model)
+        try:
+            return loader()
+        except ModelLoadError as error:
+            if choice is None or choice.name == choice.load:
+                raise
+            raise ModelLoadError(str(error).replace(choice.load, choice.name)) from error.__cause__
 
     def _settings(self, section: str, call: Callable, given: dict[str, Any], siblings: tuple[Callable, ...] = ()) -> dict[str, Any]:
         """The keywords for `call`: the preset's defaults for `section`, then what the caller gave.

@@ -83,8 +83,10 @@ def parse_infotext(text: str) -> dict[str, Any]:
         if key == "size":
             width, _, height = value.partition("x")
             recipe["width"], recipe["height"] = _number(width), _number(height)
+        elif key == "lora_hashes":  # "name: hash, name2: hash2", as in a studio recipe
+            recipe[key] = dict(pair.split(": ", 1) for pair in value.split(", ") if ": " in pair)
         elif key is not None:
-            recipe[key] = _number(value)
+            recipe[key] = value if key == "model_hash" else _number(value)
         else:
             recipe.setdefault("extra", {})[label] = value
     recipe["task"] = "image_to_image" if "strength" in recipe else "text_to_image"

@@ -80,7 +80,7 @@ class ImageTasks(StudioBase):
         settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,))
         model = self.model_ref("image", model)
         parent_key = self._key("text_to_image", model)
-        parent = (parent_key, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=self.dtype()))
+        parent = (parent_key, lambda: self._load(model, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=self.dtype())))
         key = self._key("image_to_image", model)
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), loras)
         with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
