@@ -155,7 +155,8 @@ class StudioBase:
 
     def loaded_models(self) -> list[dict[str, Any]]:
         """What is loaded now, most recently used first."""
-        return [{"kind": k.kind, "model": k.model, "device": k.device, "dtype": k.dtype, "bytes": n} for k, n in self.models.loaded()]
+        return [{"kind": k.kind, "model": k.model, "name": self._choices[k.model].name if k.model in self._choices else k.model,
+                 "device": k.device, "dtype": k.dtype, "bytes": n} for k, n in self.models.loaded()]
 
     def unload(self) -> int:
         """Unload every model not in use; returns how many were unloaded."""
