@@ -671,9 +671,9 @@ def test_bad_requests_reach_the_client_naming_the_field(server, client, files, a
 
 
 @pytest.mark.parametrize("body, field", [
-    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0]}', "guidance must be in"),
-    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0]}', "width must be"),
-    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0]}', "prompt holds a character that is not valid"),
+    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0, null, [], 0.8]}', "guidance must be in"),
+    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0, null, [], 0.8]}', "width must be"),
+    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0, null, [], 0.8]}', "prompt holds a character that is not valid"),
 ], ids=["nan", "infinity", "lone-surrogate"])
 def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
     """NaN, Infinity and lone surrogates: not JSON gradio_client writes, but a hand-written request can."""
