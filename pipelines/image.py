@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -251,7 +252,15 @@ def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[
     def loader(name: str):
         import diffusers
 
-        pipe = place(getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD), device)
+        if os.path.isfile(name):  # an A1111-style single-file checkpoint
+            from pipelines import single_file
+
+            pipe = single_file.load(name, dtype)
+            if auto_class != "AutoPipelineForText2Image":
+                pipe = getattr(diffusers, auto_class).from_pipe(pipe)
+        else:
+            pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+        pipe = place(pipe, device)
         return pipe, load_decoder(pipe, name)
 
     return load(model, "image generation", loader)

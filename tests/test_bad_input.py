@@ -382,6 +382,15 @@ CASES = [
     ("Studio", "tiny-model-leaving-its-folder",
      lambda s, f: Studio(preset=_preset(f, '[image]\nmodel = "tiny:../sd"\n')).text_to_image("a fox"), "tiny model"),
     ("Studio", "section-without-a-model", lambda s, f: s.model_ref("nowhere"), "nowhere"),
+    # the model library and model choices
+    ("list_models", "unknown-task", lambda s, f: s.list_models("paintings"), "task"),
+    ("list_models", "task-number", lambda s, f: s.list_models(42), "task"),
+    ("model_choice", "blank-model", lambda s, f: s.model_choice("image", "   "), "model"),
+    ("model_choice", "model-number", lambda s, f: s.model_choice("image", 42), "model"),
+    ("text_to_image", "model-number", lambda s, f: s.text_to_image("a fox", model=42), "model"),
+    ("text_to_image", "lora-weight-words", lambda s, f: s.text_to_image("a fox <lora:x:lots>"), "weight"),
+    ("text_to_image", "lora-unknown", lambda s, f: s.text_to_image("a fox <lora:nowhere:1>"), "LoRA 'nowhere'"),
+    ("text_to_image", "loras-number", lambda s, f: s.text_to_image("a fox", loras=42), "loras"),
     # batch jobs: unknown tasks and modes, wrong types, files that are not there
     ("batch", "not-json", batch("{task: text_to_image}"), "line 1"),
     ("batch", "unknown-task", batch('{"task": "paint", "prompt": "a fox"}'), "task"),
@@ -442,6 +451,8 @@ VALID = {
     "save": lambda s, f: [p.suffix for p in s.save(AudioResult(f.tone[1].astype(np.float32), 16_000, {"task": "x"}))],
     "read_recipe": lambda s, f: Studio.read_recipe(s.save(AudioResult(f.tone[1].astype(np.float32), 16_000, {"a": 1}))[0]),
     "Studio": lambda s, f: repr(Studio(preset="tiny", outputs=f.folder / "never")),
+    "list_models": lambda s, f: [row["name"] for row in s.list_models("image")],
+    "model_choice": lambda s, f: s.model_choice("image").name,
     "batch": lambda s, f: [j.method for j in parse_jobs(job_file(f, '{"task": "text_to_image", "prompt": "a fox"}'), Studio)],
 }
 GROUPS = list(dict.fromkeys(g for g, *_ in CASES))
@@ -660,9 +671,9 @@ def test_bad_requests_reach_the_client_naming_the_field(server, client, files, a
 
 
 @pytest.mark.parametrize("body, field", [
-    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0]}', "guidance must be in"),
-    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0]}', "width must be"),
-    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0]}', "prompt holds a character that is not valid"),
+    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0, null, [], 0.8]}', "guidance must be in"),
+    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0, null, [], 0.8]}', "width must be"),
+    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0, null, [], 0.8]}', "prompt holds a character that is not valid"),
 ], ids=["nan", "infinity", "lone-surrogate"])
 def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
     """NaN, Infinity and lone surrogates: not JSON gradio_client writes, but a hand-written request can."""

@@ -23,9 +23,11 @@ FIELDS = [
     ("guidance", "CFG scale"),
     ("seed", "Seed"),
     ("size", "Size"),
+    ("model_hash", "Model hash"),
     ("model", "Model"),
     ("strength", "Denoising strength"),
     ("batch_size", "Batch size"),
+    ("lora_hashes", "Lora hashes"),
 ]
 # Keys and the blanks around them are bounded so that each try of the pattern reads a
 # bounded stretch: a long line with no ":" costs linear time, not quadratic.
@@ -41,13 +43,18 @@ def format_infotext(recipe: dict[str, Any]) -> str:
     values = dict(recipe)
     if "width" in values and "height" in values:
         values["size"] = f"{values['width']}x{values['height']}"
-    if values.get("model"):
-        values["model"] = PurePath(str(values["model"])).name
+    if values.get("model"):  # A1111 names a checkpoint by its file name without the extension
+        values["model"] = PurePath(str(values["model"])).name.removesuffix(".safetensors")
+    if isinstance(values.get("lora_hashes"), dict):  # A1111's `Lora hashes: "name: hash, ..."`
+        values["lora_hashes"] = ", ".join(f"{name}: {digest}" for name, digest in values["lora_hashes"].items())
     if values.get("batch_size") == 1:
         values.pop("batch_size")  # A1111 writes the batch size only for batches
     pairs = [f"{label}: {_quote(str(values[key]))}" for key, label in FIELDS if values.get(key) not in (None, "")]
     pairs.append(f"Version: {_quote('studio ' + str(recipe.get('studio_version', '')).strip())}")
-    lines = [str(recipe.get("prompt", ""))]
+    prompt = str(recipe.get("prompt", ""))
+    # LoRAs chosen beside the prompt become its tags, so A1111 applies them too.
+    tags = [f"<lora:{lora['name']}:{lora['weight']:g}>" for lora in recipe.get("loras") or []]
+    lines = [" ".join([prompt, *tags]) if tags else prompt]
     if recipe.get("negative_prompt"):
         lines.append(f"Negative prompt: {recipe['negative_prompt']}")
     lines.append(", ".join(pairs))
@@ -81,8 +88,10 @@ def parse_infotext(text: str) -> dict[str, Any]:
         if key == "size":
             width, _, height = value.partition("x")
             recipe["width"], recipe["height"] = _number(width), _number(height)
+        elif key == "lora_hashes":  # "name: hash, name2: hash2", as in a studio recipe
+            recipe[key] = dict(pair.split(": ", 1) for pair in value.split(", ") if ": " in pair)
         elif key is not None:
-            recipe[key] = _number(value)
+            recipe[key] = value if key == "model_hash" else _number(value)
         else:
             recipe.setdefault("extra", {})[label] = value
     recipe["task"] = "image_to_image" if "strength" in recipe else "text_to_image"

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.checks import MAX_SEED
+from pipelines.lora import TAG
 
 # task -> Studio method; audio_to_audio picks one by its `mode`.
 METHODS = {
@@ -166,7 +167,9 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         settings = {k: v for k, v in job.kwargs.items() if k not in ("prompt", "seed")}
-        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1:
+        # A LoRA applies to its own request only, so its jobs are not batched with others.
+        plain = not settings.get("loras") and not TAG.search(str(job.kwargs.get("prompt", "")))
+        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1 and plain:
             group = groups.setdefault(json.dumps(settings, sort_keys=True), [])
             group.append(job)
             if len(group) == BATCH_LIMIT:
@@ -174,7 +177,8 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
         else:
             units.append([job])
     units.extend(groups.values())
-    return sorted(units, key=lambda unit: (FAMILY.get(unit[0].method, 9), unit[0].line))
+    # Jobs naming another model run next to each other, so each model loads once.
+    return sorted(units, key=lambda unit: (FAMILY.get(unit[0].method, 9), str(unit[0].kwargs.get("model") or ""), unit[0].line))
 
 
 def run_batch(
@@ -184,6 +188,7 @@ def run_batch(
     preset: str | None = None,
     progress: bool = True,
     threads: int | None = None,
+    models_dir: str | os.PathLike | None = None,
 ) -> dict:
     """Run every job of `jobs_file` into `out`.
 
@@ -205,12 +210,12 @@ def run_batch(
     if state.device.type == "cpu":
         torch.set_num_threads(threads or 1)
     try:
-        return _run(jobs, Path(out), state, preset, progress)
+        return _run(jobs, Path(out), state, preset, progress, models_dir)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool) -> dict:
+def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool, models_dir=None) -> dict:
     from studio.core import Studio
 
     (out / "jobs").mkdir(parents=True, exist_ok=True)
@@ -224,7 +229,7 @@ def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool) 
     todo = [unit for unit in todo if unit]
     state.wait_for_everyone()  # everyone has read what is already done before anyone writes
 
-    studio = Studio(preset=preset, outputs=out, device=str(state.device))
+    studio = Studio(preset=preset, outputs=out, device=str(state.device), models_dir=models_dir)
     manifest = out / f"manifest.rank{state.process_index}.jsonl"
     skipped = len(jobs) - sum(len(u) for u in todo) if state.is_main_process else 0
     counts = {"done": 0, "failed": 0, "skipped": skipped, "rank": state.process_index, "processes": state.num_processes}
@@ -270,10 +275,15 @@ def _run_unit(studio, unit: list[Job]):
 def _text_to_image_many(studio, unit: list[Job]):
     from pipelines.image import ImageToImage, TextToImage
 
-    settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed")}
+    settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed", "model")}
     settings = studio._settings("image", TextToImage.__call__, settings, siblings=(ImageToImage.__call__,))
     settings = {k: v for k, v in settings.items() if k not in ("preview_every", "callback", "batch_size")}
-    model = studio.model_ref("image")
+    from studio.library import networks
+
+    for job in unit:  # an embedding applies to its own request only: such units run job by job
+        if networks.choose(studio.library, job.kwargs["prompt"], settings.get("negative_prompt"), None).embeddings:
+            raise ValueError("an embedding is named in a batched prompt")
+    model = studio.model_ref("image", unit[0].kwargs.get("model"))
     with studio._guard("generating images"), studio._use("text_to_image", model, TextToImage.from_pretrained) as pipe:
         results = pipe.many([j.kwargs["prompt"] for j in unit], [j.kwargs["seed"] for j in unit], **settings)
     return [studio._finish(r) for r in results]

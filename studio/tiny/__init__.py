@@ -41,6 +41,7 @@ FAMILIES = {
     "musicgen": "studio.tiny.musicgen",
     "musicgen_melody": "studio.tiny.musicgen_melody",
     "upscaler": "studio.tiny.upscaler",
+    "lora": "studio.tiny.lora",  # a LoRA for "sd": pytorch_lora_weights.safetensors
 }
 
 PREFIX = "tiny:"

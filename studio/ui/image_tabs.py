@@ -8,6 +8,7 @@ from studio.ui import examples
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Number, Slider, default
 from studio.ui.i18n import t
+from studio.ui.model_picker import client_model, lora_choice, lora_chooser, model_dropdown
 from studio.ui.parts import TabParts
 from studio.ui.streaming import run_with_steps
 from studio.ui.zerogpu import gpu_task
@@ -131,6 +132,8 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
             with gr.Column(scale=1):
                 prompt = gr.Textbox(label=t("img_prompt"), lines=3, placeholder="a red fox in the snow, watercolor")
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="", placeholder="blurry, low quality")
+                model = model_dropdown(studio, "image")
+                loras, lora_weight = lora_chooser(studio)
                 run, stop = _controls("img_generate")
                 settings, reuse = _settings(studio, TextToImage.__call__, img2img=False)
             outputs = _outputs()
@@ -139,14 +142,15 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
     @guard
     @gpu_task(120)
     def text_to_image(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
-                      progress=gr.Progress(track_tqdm=True)):
+                      model=None, loras=None, lora_weight=0.8, progress=gr.Progress(track_tqdm=True)):
         yield from _stream(studio, studio.text_to_image, prompt, negative_prompt=negative_prompt, steps=steps,
                            guidance=guidance, width=width, height=height, seed=seed, batch_size=batch_size,
-                           scheduler=scheduler, preview_every=preview_every)
+                           scheduler=scheduler, preview_every=preview_every, model=client_model(model),
+                           loras=lora_choice(loras, lora_weight))
 
-    inputs = [prompt, negative_prompt, *settings]
+    inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight]
     _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", submit=prompt)
-    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS]),
+    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED]),
                     {"gallery": outputs[0]})
 
 
@@ -161,6 +165,8 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                 image = Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a watercolor fox")
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="")
+                model = model_dropdown(studio, "image")
+                loras, lora_weight = lora_chooser(studio)
                 strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", ImageToImage.__call__, "strength"),
                                   label=t("img_strength"))
                 run, stop = _controls("img_generate")
@@ -173,18 +179,21 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     @guard
     @gpu_task(120)
     def image_to_image(image, prompt, negative_prompt, strength, steps, guidance, width, height, seed, batch_size,
-                       scheduler, preview_every, progress=gr.Progress(track_tqdm=True)):
+                       scheduler, preview_every, model=None, loras=None, lora_weight=0.8,
+                       progress=gr.Progress(track_tqdm=True)):
         yield from _stream(studio, studio.image_to_image, image, prompt, negative_prompt=negative_prompt,
                            strength=strength, steps=steps, guidance=guidance, width=width, height=height, seed=seed,
-                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every)
+                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every,
+                           model=client_model(model), loras=lora_choice(loras, lora_weight))
 
-    inputs = [image, prompt, negative_prompt, strength, *settings]
+    inputs = [image, prompt, negative_prompt, strength, *settings, model, loras, lora_weight]
     _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", submit=prompt)
-    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS]
+    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS, *PICKED]
     return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), upscale]
 
 
 SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
+PICKED = ["model", "lora_names", "lora_weight"]  # not recipe keys: history does not restore into them
 
 
 def _named(components: list, names: list[str]) -> dict:
