@@ -38,6 +38,8 @@ from pipelines.checks import MAX_SEED
 METHODS = {
     "text_to_image": "text_to_image",
     "image_to_image": "image_to_image",
+    "inpaint": "inpaint",
+    "outpaint": "outpaint",
     "upscale": "upscale",
     "chat": "chat",
     "text_to_text": "text_to_text",
@@ -51,10 +53,10 @@ METHODS = {
 AUDIO_TO_AUDIO = {"continue": "continue_music", "translate": "translate_speech"}
 # Jobs run in this order of model families, so each model is loaded once per process.
 FAMILY = {
-    "text_to_image": 0, "image_to_image": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
+    "text_to_image": 0, "image_to_image": 0, "inpaint": 0, "outpaint": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
     "text_to_speech": 3, "translate_speech": 4, "speech_to_text": 4, "text_to_music": 5, "continue_music": 5,
 }
-FILE_FIELDS = {"image", "audio"}  # paths relative to the jobs file
+FILE_FIELDS = {"image", "audio", "mask"}  # paths relative to the jobs file
 BATCH_LIMIT = 4  # text-to-image jobs per batched pass
 NOT_JOB_FIELDS = {"self", "callback", "stop"}
 

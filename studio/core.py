@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from studio.tasks_audio import AudioTasks
 from studio.tasks_image import ImageTasks
+from studio.tasks_inpaint import InpaintTasks
 from studio.tasks_text import TextTasks
 
 
-class Studio(ImageTasks, TextTasks, AudioTasks):
+class Studio(ImageTasks, InpaintTasks, TextTasks, AudioTasks):
     """One preset, one model cache, one outputs folder. Thread-safe: one model serves one call at a time."""
 
     def preload(self) -> list[str]:

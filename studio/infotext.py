@@ -26,7 +26,16 @@ FIELDS = [
     ("model", "Model"),
     ("strength", "Denoising strength"),
     ("batch_size", "Batch size"),
+    ("mask_blur", "Mask blur"),
+    ("inpaint_area", "Inpaint area"),
+    ("padding", "Masked area padding"),
+    ("mask_mode", "Mask mode"),
 ]
+# recipe key -> {recipe value: A1111's word for it}
+VALUE_LABELS = {
+    "inpaint_area": {"whole": "Whole picture", "masked": "Only masked"},
+    "mask_mode": {"masked": "Inpaint masked", "unmasked": "Inpaint not masked"},
+}
 PAIR = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
 
 
@@ -42,6 +51,11 @@ def format_infotext(recipe: dict[str, Any]) -> str:
         values["model"] = PurePath(str(values["model"])).name
     if values.get("batch_size") == 1:
         values.pop("batch_size")  # A1111 writes the batch size only for batches
+    if values.get("inpaint_area") != "masked":
+        values.pop("padding", None)  # A1111 writes the padding only for "only masked"
+    for key, words in VALUE_LABELS.items():
+        if key in values:
+            values[key] = words.get(values[key], values[key])
     pairs = [f"{label}: {_quote(str(values[key]))}" for key, label in FIELDS if values.get(key) not in (None, "")]
     pairs.append(f"Version: {_quote('studio ' + str(recipe.get('studio_version', '')).strip())}")
     lines = [str(recipe.get("prompt", ""))]
@@ -76,11 +90,13 @@ def parse_infotext(text: str) -> dict[str, Any]:
         if key == "size":
             width, _, height = value.partition("x")
             recipe["width"], recipe["height"] = _number(width), _number(height)
+        elif key in VALUE_LABELS:
+            recipe[key] = {word: name for name, word in VALUE_LABELS[key].items()}.get(value, value)
         elif key is not None:
             recipe[key] = _number(value)
         else:
             recipe.setdefault("extra", {})[label] = value
-    recipe["task"] = "image_to_image" if "strength" in recipe else "text_to_image"
+    recipe["task"] = "inpaint" if "mask_blur" in recipe else "image_to_image" if "strength" in recipe else "text_to_image"
     return recipe
 
 

@@ -28,12 +28,16 @@ from pathlib import Path
 # name -> module holding build(folder)
 FAMILIES = {
     "sd": "studio.tiny.sd",
+    "sd-inpaint": "studio.tiny.sd_inpaint",
     "chat": "studio.tiny.chat",
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
     "musicgen": "studio.tiny.musicgen",
     "upscaler": "studio.tiny.upscaler",
 }
+
+# builders that call another builder: a change to that one rebuilds them too
+BUILDS_ON = {"studio.tiny.sd_inpaint": ("studio.tiny.sd",)}
 
 PREFIX = "tiny:"
 
@@ -48,7 +52,8 @@ def cache_root() -> Path:
 
 def _fingerprint(module_name: str) -> str:
     """A hash of the builder's source, the corpus and the library versions, read without importing them."""
-    sources = [Path(importlib.util.find_spec(m).origin).read_text() for m in (module_name, "studio.tiny.corpus")]
+    modules = (module_name, *BUILDS_ON.get(module_name, ()), "studio.tiny.corpus")
+    sources = [Path(importlib.util.find_spec(m).origin).read_text() for m in modules]
     versions = [metadata.version(package) for package in ("torch", "transformers", "diffusers", "tokenizers")]
     return hashlib.sha256("|".join(sources + versions).encode()).hexdigest()[:12]
 

@@ -26,7 +26,7 @@ TEXTS = {
                   "Charger les réglages d'un fichier (PNG, WAV, FLAC, MP3, JSON ; PNG d'A1111 aussi)"),
 }
 # Recipe values a restore never writes back: inputs that are files, and bookkeeping.
-NOT_RESTORED = {"image", "audio", "task", "model", "preset", "device"}
+NOT_RESTORED = {"image", "mask", "audio", "task", "model", "preset", "device"}
 
 
 def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:

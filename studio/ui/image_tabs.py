@@ -114,7 +114,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
 def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     """Redraw an image (img2img), plus the upscaling and latent-space tools in sub-tabs."""
     from pipelines.image import ImageToImage
-    from studio.ui import image_tools
+    from studio.ui import image_tools, inpaint_tab
 
     with gr.Tab(t("tab_i2i"), id="image_to_image"), gr.Tabs():
         with gr.Tab(t("img_redraw"), id="redraw"), gr.Row():
@@ -128,6 +128,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                 settings = _settings(studio, ImageToImage.__call__, img2img=True)
                 gr.Examples([[examples.landscape(), "a watercolor landscape at sunset"]], inputs=[image, prompt])
             outputs = _outputs()
+        inpaint = inpaint_tab.inpaint_section(studio, gpu)
         upscale = image_tools.upscale_section(studio, gpu)
         image_tools.latent_section(studio, gpu)
 
@@ -142,7 +143,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     inputs = [image, prompt, negative_prompt, strength, *settings]
     run.click(image_to_image, inputs, outputs, api_name="image_to_image", **gpu)
     names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS]
-    return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), upscale]
+    return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), *inpaint, upscale]
 
 
 SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
