@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from pipelines import checks
+from pipelines import checks, prompt_weights
 from pipelines.devices import generator, pick_device, pick_dtype
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
@@ -112,12 +112,6 @@ class _Diffusion:
             self.pipe.scheduler = cls.from_config(self._default_scheduler.config, **options)
         return scheduler_name(self.pipe.scheduler)
 
-    def _notices(self, prompt: str) -> list[str]:
-        tokenizer = self.pipe.tokenizer
-        if tokenizer is not None and len(tokenizer(prompt).input_ids) > tokenizer.model_max_length:
-            return [f"prompt is longer than the text encoder's {tokenizer.model_max_length} tokens; the rest was ignored"]
-        return []
-
     def _step_callback(self, callback: StepCallback | None, preview_every: int, total: int, previews: list):
         if callback is None and not preview_every:
             return None
@@ -163,12 +157,11 @@ class _Diffusion:
         scheduler = self._use_scheduler(params["scheduler"])
         # A lone generator, not a list of one, so a single image equals a plain diffusers call.
         gens = [generator(self.device, s) for s in seeds]
-        notices = sorted({notice for prompt in prompts for notice in self._notices(prompt)})
+        # A1111's weights, BREAK and long prompts become embeddings; a plain prompt stays text (same pixels).
+        text, notices = prompt_weights.conditioning(self.pipe, prompts, params["negative_prompt"] or None)
         total = self._denoising_steps(params)
-        negative = params["negative_prompt"] or None
         output = self.pipe(
-            prompt=prompts if len(prompts) > 1 else prompts[0],
-            negative_prompt=[negative] * len(prompts) if negative and len(prompts) > 1 else negative,
+            **text,
             num_inference_steps=params["steps"],
             guidance_scale=params["guidance"],
             num_images_per_prompt=len(seeds) // len(prompts),
@@ -178,7 +171,7 @@ class _Diffusion:
         )
         recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler}
         if notices:
-            recipe["notices"] = notices
+            recipe["notices"] = sorted(set(notices))
         return list(output.images), recipe, previews
 
     def _denoising_steps(self, params: dict) -> int:

@@ -29,6 +29,7 @@ from pathlib import Path
 FAMILIES = {
     "sd": "studio.tiny.sd",
     "sd-inpaint": "studio.tiny.sd_inpaint",
+    "sdxl": "studio.tiny.sdxl",
     "chat": "studio.tiny.chat",
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
@@ -37,7 +38,7 @@ FAMILIES = {
 }
 
 # builders that call another builder: a change to that one rebuilds them too
-BUILDS_ON = {"studio.tiny.sd_inpaint": ("studio.tiny.sd",)}
+BUILDS_ON = {"studio.tiny.sd_inpaint": ("studio.tiny.sd",), "studio.tiny.sdxl": ("studio.tiny.sd",)}
 
 PREFIX = "tiny:"
 
