@@ -216,15 +216,26 @@ class TextToImage(_Diffusion):
         batch_size: int = 1,
         scheduler: str | None = None,
         preview_every: int = 0,
+        hires: dict | None = None,
         callback: StepCallback | None = None,
+        upscale_image: Callable[[Image.Image], Image.Image] | None = None,
     ) -> ImageResult:
-        """Generate `batch_size` images; width and height default to the model's native size."""
+        """Generate `batch_size` images; width and height default to the model's native size.
+
+        `hires={"scale", "steps", "strength", "upscaler"}`: a hires fix (see `pipelines.hires`);
+        `upscale_image(image)` serves its "upscaler" choice.
+        """
+        from pipelines import hires as hires_fix
+
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
         width, height = self._check_size(width or self.native_size, height or self.native_size)
         preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
         _check_callback(callback)
+        hires = hires_fix.check(hires, width, height)
         seed = checks.seed(seed)
         params.update(width=width, height=height)
+        if hires is not None:
+            return hires_fix.run(self, params, seed, hires, callback, preview_every, upscale_image)
         return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
 
     def many(self, prompts: list[str], seeds: list[int], **settings) -> list[ImageResult]:

@@ -168,7 +168,8 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         settings = {k: v for k, v in job.kwargs.items() if k not in ("prompt", "seed")}
-        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1:
+        # A hires fix runs two passes per image: not a job for the one-pass batched call.
+        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1 and not settings.get("hires"):
             group = groups.setdefault(json.dumps(settings, sort_keys=True), [])
             group.append(job)
             if len(group) == BATCH_LIMIT:

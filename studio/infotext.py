@@ -30,12 +30,17 @@ FIELDS = [
     ("inpaint_area", "Inpaint area"),
     ("padding", "Masked area padding"),
     ("mask_mode", "Mask mode"),
+    ("hires_scale", "Hires upscale"),
+    ("hires_steps", "Hires steps"),
+    ("hires_upscaler", "Hires upscaler"),
 ]
 # recipe key -> {recipe value: A1111's word for it}
 VALUE_LABELS = {
     "inpaint_area": {"whole": "Whole picture", "masked": "Only masked"},
     "mask_mode": {"masked": "Inpaint masked", "unmasked": "Inpaint not masked"},
+    "hires_upscaler": {"latent": "Latent", "lanczos": "Lanczos", "upscaler": "Upscaler"},
 }
+HIRES_KEYS = ("scale", "steps", "upscaler")
 PAIR = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
 
 
@@ -51,6 +56,11 @@ def format_infotext(recipe: dict[str, Any]) -> str:
         values["model"] = PurePath(str(values["model"])).name
     if values.get("batch_size") == 1:
         values.pop("batch_size")  # A1111 writes the batch size only for batches
+    if isinstance(values.get("hires"), dict):  # A1111 writes the hires fix's strength as the denoising strength
+        hires = values["hires"]
+        values.update({f"hires_{key}": hires.get(key) for key in HIRES_KEYS}, strength=hires.get("strength"))
+        if not values["hires_steps"]:
+            values.pop("hires_steps")  # 0: the first pass's steps, which A1111 leaves out
     if values.get("inpaint_area") != "masked":
         values.pop("padding", None)  # A1111 writes the padding only for "only masked"
     for key, words in VALUE_LABELS.items():
@@ -96,6 +106,10 @@ def parse_infotext(text: str) -> dict[str, Any]:
             recipe[key] = _number(value)
         else:
             recipe.setdefault("extra", {})[label] = value
+    if "hires_scale" in recipe:
+        recipe["hires"] = {key: recipe.pop(f"hires_{key}", 0) for key in HIRES_KEYS}
+        if "strength" in recipe:
+            recipe["hires"]["strength"] = recipe.pop("strength")
     recipe["task"] = "inpaint" if "mask_blur" in recipe else "image_to_image" if "strength" in recipe else "text_to_image"
     return recipe
 

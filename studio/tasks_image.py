@@ -19,19 +19,25 @@ class ImageTasks(StudioBase):
         batch_size: int | None = None,
         scheduler: str | None = None,
         preview_every: int | None = None,
+        hires: dict | None = None,
         callback=None,
     ):
         """Images from a prompt. Unset settings come from the preset, then the model's defaults.
 
         `seed` None or -1 draws one (recorded in the result); image i of a batch uses seed + i.
         `preview_every` N > 0 decodes every Nth step into `result.previews`.
+        `hires`: a hires fix, {"scale": 2, "steps": 0, "strength": 0.7, "upscaler": "latent"|"lanczos"|"upscaler"}.
         `callback(step, total, preview)` is called after each step.
         """
         from pipelines.image import ImageToImage, TextToImage
 
         given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
-                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
+                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, hires=hires,
+                     callback=callback)
         settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,))
+        settings.pop("upscale_image", None)
+        if isinstance(hires, dict) and str(hires.get("upscaler", "")).lower() == "upscaler":
+            settings["upscale_image"] = self._upscale_image
         with self._guard("generating images"), self._use("text_to_image", self.model_ref("image"), TextToImage.from_pretrained) as pipe:
             return self._finish(pipe(prompt, **settings))
 
@@ -68,6 +74,15 @@ class ImageTasks(StudioBase):
         key = self._key("image_to_image", model)
         with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
             return self._finish(pipe(image, prompt, **settings))
+
+    def _upscale_image(self, image):
+        """`image` through the preset's upscaling model at its own factor (for the hires fix)."""
+        from pipelines.upscale import Upscaler
+
+        settings = self._settings("upscale", Upscaler.__call__, {})
+        settings.pop("scale", None)
+        with self._use("upscale", self.model_ref("upscale"), Upscaler.from_pretrained) as upscaler:
+            return upscaler(image, **settings).images[0]
 
     def upscale(self, image, scale: int | None = None, *, tile: int | None = None):
         """Upscale `image` x2 or x4 with the preset's Swin2SR model, `tile` input pixels at a time."""

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import audio_tabs, header, history, image_tabs, image_tools, inpaint_tab, send_to, text_tabs
+from studio.ui import (
+    audio_tabs,
+    header,
+    history,
+    image_extras,
+    image_tabs,
+    image_tools,
+    inpaint_tab,
+    send_to,
+    text_tabs,
+)
 from studio.ui.i18n import translations
 
 TITLE = "Studio"
@@ -43,5 +53,5 @@ def _flatten(items: list) -> list:
 
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS, audio_tabs.TEXTS, history.TEXTS,
+    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS, image_extras.TEXTS, audio_tabs.TEXTS, history.TEXTS,
                         send_to.TEXTS)

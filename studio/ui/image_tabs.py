@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import examples
+from studio.ui import examples, image_extras
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Number, Slider, default
 from studio.ui.i18n import t
@@ -93,21 +93,24 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="", placeholder="blurry, low quality")
                 run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, TextToImage.__call__, img2img=False)
+                hires = image_extras.hires_fields()
             outputs = _outputs()
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
 
     @guard
     @gpu_task(120)
     def text_to_image(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
+                      hires_on=False, hires_scale=2.0, hires_steps=0, hires_strength=0.7, hires_upscaler="latent",
                       progress=gr.Progress(track_tqdm=True)):
+        hires_fix = image_extras.hires_value(hires_on, hires_scale, hires_steps, hires_strength, hires_upscaler)
         yield from _stream(studio, studio.text_to_image, prompt, negative_prompt=negative_prompt, steps=steps,
                            guidance=guidance, width=width, height=height, seed=seed, batch_size=batch_size,
-                           scheduler=scheduler, preview_every=preview_every)
+                           scheduler=scheduler, preview_every=preview_every, hires=hires_fix)
 
-    inputs = [prompt, negative_prompt, *settings]
+    inputs = [prompt, negative_prompt, *settings, *hires.values()]
     run.click(text_to_image, inputs, outputs, api_name="text_to_image", **gpu)
     prompt.submit(text_to_image, inputs, outputs, api_visibility="private", **gpu)
-    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS]),
+    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *hires]),
                     {"gallery": outputs[0]})
 
 
