@@ -19,7 +19,7 @@ if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true", "yes"):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from studio.cli import main as cli_main
+    from studio.serving.cli import main as cli_main
 
     cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
 

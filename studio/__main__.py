@@ -1,5 +1,5 @@
 """`python -m studio ...`: the same as the `studio` command."""
 
-from studio.cli import main
+from studio.serving.cli import main
 
 main()

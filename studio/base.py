@@ -1,6 +1,6 @@
 """What every operation of the `Studio` shares: preset, device, model cache, outputs.
 
-The task modules (`tasks_image`, `tasks_text`, `tasks_audio`) add the operations;
+The task modules (`studio.tasks.image`, `.text`, `.audio`) add the operations;
 `core.Studio` puts them together.
 """
 
@@ -16,8 +16,9 @@ from typing import Any
 
 from pipelines.devices import check_device, check_dtype
 from pipelines.errors import OutOfMemory
-from studio import outputs, presets, tiny
-from studio.models import Key, ModelManager, parse_budget
+from studio import outputs, tiny
+from studio.library import presets
+from studio.library.cache import Key, ModelManager, parse_budget
 
 
 class StudioBase:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from studio.tasks_audio import AudioTasks
-from studio.tasks_image import ImageTasks
-from studio.tasks_inpaint import InpaintTasks
-from studio.tasks_text import TextTasks
+from studio.tasks.audio import AudioTasks
+from studio.tasks.image import ImageTasks
+from studio.tasks.inpaint import InpaintTasks
+from studio.tasks.text import TextTasks
 
 
 class Studio(ImageTasks, InpaintTasks, TextTasks, AudioTasks):

@@ -29,7 +29,7 @@ from pipelines.music import MAX_PROMPT_CHARS as MAX_MUSIC_PROMPT_CHARS
 from pipelines.speech import MAX_TEXT_CHARS as MAX_SPEECH_CHARS
 from pipelines.text import MAX_MESSAGE_CHARS, MAX_MESSAGES, MAX_TEXT_CHARS
 from studio import AudioResult, ImageResult, Studio
-from studio.batch import parse_jobs
+from studio.serving.batch import parse_jobs
 
 NAN, INF = math.nan, math.inf
 NUL = "\x00" * 5
@@ -498,7 +498,7 @@ def test_after_bad_input_the_next_valid_request_succeeds_unchanged(studio, files
 
 
 def test_bad_batch_files_create_no_output_folder(files, tmp_path):
-    from studio.batch import run_batch
+    from studio.serving.batch import run_batch
 
     out = tmp_path / "results"
     with pytest.raises(ValueError, match="line 1: field 'task'"):

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.batch import JobFileError, merge_manifest, parse_jobs, plan, run_batch
 from studio.core import Studio
+from studio.serving.batch import JobFileError, merge_manifest, parse_jobs, plan, run_batch
 
 IMAGE = {"task": "text_to_image", "steps": 2, "width": 64, "height": 64}
 

@@ -10,7 +10,7 @@ import soundfile as sf
 from PIL import Image
 
 from studio import Studio
-from studio.cli import OPERATIONS, build_parser, main
+from studio.serving.cli import OPERATIONS, build_parser, main
 
 
 def studio_cli(*args, cwd: Path) -> subprocess.CompletedProcess:

@@ -247,8 +247,8 @@ def test_no_secret_is_logged_saved_or_sent(session, output, server):
 def test_the_readme_limits_are_the_codes(studio):
     from pipelines import audio_io, image, image_io, music, speech, text, upscale
     from pipelines.checks import MAX_SEED
-    from studio.cli import build_parser
-    from studio.serve import launch
+    from studio.serving.cli import build_parser
+    from studio.serving.serve import launch
 
     readme = (ROOT / "README.md").read_text()
     limits = readme[readme.index("## Limits\n"):readme.index("## Security\n")]

@@ -28,8 +28,9 @@ from pipelines.speech import TextToSpeech
 from pipelines.text import LanguageModel
 from pipelines.transcribe import SpeechToText
 from pipelines.upscale import Upscaler
-from studio import Studio, outputs, tiny
+from studio import Studio, tiny
 from studio.outputs import OutputError
+from studio.outputs import files as outputs
 from tests.support.server import free_port
 
 HUB_ID = "HuggingFaceTB/SmolLM2-360M-Instruct"  # not in the cache, and the tests run offline
@@ -240,7 +241,7 @@ def test_a_disk_that_fills_while_names_are_given_leaves_no_file(studio, tmp_path
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    from studio.serve import launch
+    from studio.serving.serve import launch
 
     studio = Studio(preset="tiny", outputs=tmp_path_factory.mktemp("faults-app") / "outputs")
     port = free_port()

@@ -33,7 +33,7 @@ def test_hires_infotext_reads_as_a1111_writes_it(studio):
     text = Image.open(path).text["parameters"]
     assert "Hires upscale: 2.0" in text and "Hires steps: 4" in text and "Hires upscaler: Latent" in text
     assert "Denoising strength: 0.5" in text and "Size: 64x64" in text
-    from studio.infotext import parse_infotext
+    from studio.outputs.infotext import parse_infotext
 
     parsed = parse_infotext(text)
     assert parsed["task"] == "text_to_image"
@@ -60,7 +60,7 @@ def test_hires_rejects_bad_settings(studio, hires, field):
 def test_batch_runs_a_hires_job(tmp_path):
     import json
 
-    from studio.batch import run_batch
+    from studio.serving.batch import run_batch
 
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(json.dumps({"task": "text_to_image", "prompt": "a fox", "seed": 1, "steps": 2,

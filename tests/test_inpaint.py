@@ -115,7 +115,7 @@ def test_mask_is_saved_beside_the_result_and_named_in_its_recipe(studio, photo, 
 
 
 def test_infotext_reads_back_as_an_inpaint_recipe():
-    from studio.infotext import format_infotext, parse_infotext
+    from studio.outputs.infotext import format_infotext, parse_infotext
 
     text = format_infotext(dict(prompt="a fox", steps=2, seed=1, width=64, height=64, mask_blur=4, strength=0.75,
                                 inpaint_area="masked", padding=32, mask_mode="unmasked"))
@@ -179,7 +179,7 @@ def test_batch_and_cli_run_inpaint(tmp_path, photo, square):
     import subprocess
     import sys
 
-    from studio.batch import run_batch
+    from studio.serving.batch import run_batch
 
     photo.save(tmp_path / "in.png")
     square.save(tmp_path / "mask.png")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pipelines.errors import ModelLoadError
-from studio.models import Key, ModelManager, parse_budget
+from studio.library.cache import Key, ModelManager, parse_budget
 
 
 class Fake:

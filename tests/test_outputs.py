@@ -8,8 +8,8 @@ from PIL import Image
 
 from pipelines.results import ImageResult
 from studio import Studio
-from studio.infotext import format_infotext, parse_infotext
 from studio.outputs import OutputError, write_files
+from studio.outputs.infotext import format_infotext, parse_infotext
 
 FOX = dict(seed=3, steps=2, width=64, height=64)
 

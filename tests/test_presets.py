@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from studio import presets
+from studio.library import presets
 
 
 def test_argument_beats_environment_beats_hardware(monkeypatch):

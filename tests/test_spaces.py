@@ -4,7 +4,7 @@ import sys
 import types
 from pathlib import Path
 
-from studio.serve import host_for, login_from_env
+from studio.serving.serve import host_for, login_from_env
 from studio.ui.zerogpu import gpu_task
 
 ROOT = Path(__file__).resolve().parent.parent

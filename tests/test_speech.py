@@ -121,7 +121,8 @@ def test_other_tools_see_the_wav_comment(studio):
 def test_mp3_falls_back_to_ffmpeg(studio, monkeypatch, tmp_path):
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed")
-    from studio import outputs, save_audio
+    from studio import outputs
+    from studio.outputs import audio as save_audio
 
     monkeypatch.setattr(save_audio.sf, "available_formats", lambda: {"WAV": "", "FLAC": ""})
     result = AudioResult(np.zeros(16_000, dtype=np.float32), 16_000, {"task": "text_to_speech", "seed": 1, "text": "é"})
@@ -152,7 +153,7 @@ def client(studio):
 
     from gradio_client import Client
 
-    from studio.serve import launch
+    from studio.serving.serve import launch
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ import torch
 
 from pipelines.text import LanguageModel, TokenTable, check_messages
 from pipelines.text_modes import load_modes
-from studio.save_text import read_conversation
+from studio.outputs.text import read_conversation
 
 DECK = "Je suis allé voir Emilie. C'est une"
 HI = [{"role": "user", "content": "Bonjour, comment allez-vous aujourd'hui ?"}]
@@ -302,7 +302,7 @@ def test_cli_chat_writes_a_file_whose_recipe_reads_back(studio, tmp_path):
 def client(studio):
     from gradio_client import Client
 
-    from studio.serve import launch
+    from studio.serving.serve import launch
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

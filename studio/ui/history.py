@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from studio import history
+from studio.outputs import history
 from studio.ui.errors import guard
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts

@@ -154,7 +154,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     def reload(path):
-        from studio.save_text import read_conversation
+        from studio.outputs.text import read_conversation
 
         messages = read_conversation(path)
         system = messages[0]["content"] if messages[0]["role"] == "system" else ""

@@ -6,7 +6,7 @@ the name exists) and the temporary name removed. A crash leaves at most a hidden
 `.tmp-*` file, never a half-written output. Names are numbered per day folder:
 `outputs/2026-11-29/00012-text_to_image-3-a-red-fox.png`.
 
-Each result type has a module that knows its files (`save_image`, ...), chosen
+Each result type has a module that knows its files (`studio.outputs.image`, ...), chosen
 by `SAVERS`; `read_recipe` asks each reader in turn.
 """
 
@@ -139,11 +139,11 @@ def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
 
 # result type -> module with save(result, folder) -> paths and read(path) -> recipe | None
 SAVERS = {
-    "ImageResult": "studio.save_image",
-    "TextResult": "studio.save_text",
-    "TokenTable": "studio.save_text",
-    "AudioResult": "studio.save_audio",
-    "Transcript": "studio.save_transcript",
+    "ImageResult": "studio.outputs.image",
+    "TextResult": "studio.outputs.text",
+    "TokenTable": "studio.outputs.text",
+    "AudioResult": "studio.outputs.audio",
+    "Transcript": "studio.outputs.transcript",
 }
 
 

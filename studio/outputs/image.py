@@ -15,8 +15,8 @@ from PIL import Image, PngImagePlugin
 
 from pipelines.results import ImageResult
 from studio import __version__
-from studio.infotext import format_infotext, parse_infotext
 from studio.outputs import slug, write_files
+from studio.outputs.infotext import format_infotext, parse_infotext
 
 RECIPE_CHUNK = "recipe"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets" / "models"
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets" / "models"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 # section -> key -> expected type; "defaults" and "voices" are tables.

@@ -78,7 +78,7 @@ def _add_serve(verbs) -> None:
 
 def _serve(args) -> None:
     from studio.core import Studio
-    from studio.serve import launch
+    from studio.serving.serve import launch
 
     launch(Studio(preset=args.preset), host=args.host, port=args.port, concurrency=args.concurrency,
            queue_size=args.queue_size, max_file_size=args.max_file_size)
@@ -97,7 +97,7 @@ def _add_batch(verbs) -> None:
 
 
 def _batch(args) -> None:
-    from studio.batch import run_batch
+    from studio.serving.batch import run_batch
 
     counts = run_batch(args.jobs, args.out, preset=args.preset, progress=not args.no_progress, threads=args.threads)
     who = f"batch [process {counts['rank']}]" if counts["processes"] > 1 else "batch"

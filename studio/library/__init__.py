@@ -1,0 +1,1 @@
+"""Which model serves which operation: presets, and the cache of loaded models."""

@@ -1,0 +1,1 @@
+"""The studio's doors besides Python: the `studio` command, the batch runner, the web server."""

@@ -1,0 +1,1 @@
+"""The operations of the `Studio`, one module per task group (image, text, audio)."""
