@@ -217,14 +217,19 @@ class TextToImage(_Diffusion):
         scheduler: str | None = None,
         preview_every: int = 0,
         hires: dict | None = None,
+        control: list | None = None,
         callback: StepCallback | None = None,
         upscale_image: Callable[[Image.Image], Image.Image] | None = None,
+        load_control: Callable | None = None,
     ) -> ImageResult:
         """Generate `batch_size` images; width and height default to the model's native size.
 
         `hires={"scale", "steps", "strength", "upscaler"}`: a hires fix (see `pipelines.hires`);
         `upscale_image(image)` serves its "upscaler" choice.
+        `control=[{"model", "image", "preprocessor", "scale", "start", "end"}]`: ControlNet guidance
+        (see `pipelines.control`); `load_control(kind, name)` loads its models.
         """
+        from pipelines import control as controlnet
         from pipelines import hires as hires_fix
 
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
@@ -234,6 +239,12 @@ class TextToImage(_Diffusion):
         hires = hires_fix.check(hires, width, height)
         seed = checks.seed(seed)
         params.update(width=width, height=height)
+        if control:
+            if hires is not None:
+                raise ValueError("hires and control cannot be used together yet; run the hires fix without control")
+            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=False,
+                                                                  loader=load_control)
+            return runner._run({"width": width, "height": height, **extra}, params, seed, callback, preview_every)
         if hires is not None:
             return hires_fix.run(self, params, seed, hires, callback, preview_every, upscale_image)
         return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
@@ -298,7 +309,9 @@ class ImageToImage(_Diffusion):
         batch_size: int = 1,
         scheduler: str | None = None,
         preview_every: int = 0,
+        control: list | None = None,
         callback: StepCallback | None = None,
+        load_control: Callable | None = None,
     ) -> ImageResult:
         """Redraw `image` after `prompt`; `strength` 0-1 is how much of it is replaced.
 
@@ -321,6 +334,12 @@ class ImageToImage(_Diffusion):
         params.update(strength=strength, width=width, height=height)
         if source.size != (width, height):
             source = source.resize((width, height), Image.LANCZOS)
+        if control:
+            from pipelines import control as controlnet
+
+            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=True,
+                                                                  loader=load_control)
+            return runner._run({"image": source, "strength": strength, **extra}, params, seed, callback, preview_every)
         return self._run({"image": source, "strength": strength}, params, seed, callback, preview_every)
 
     def _denoising_steps(self, params: dict) -> int:

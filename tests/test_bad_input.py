@@ -150,6 +150,16 @@ def batch(line: str):
 
 
 CASES = [
+    # control_map and ControlNet entries: images, preprocessors, thresholds, ranges
+    ("control_map", "image-missing", lambda s, f: s.control_map(None), "image"),
+    ("control_map", "image-cut-in-half", lambda s, f: s.control_map(f.half), "image"),
+    ("control_map", "preprocessor-unknown", lambda s, f: s.control_map(f.ok, "hed"), "preprocessor"),
+    ("control_map", "threshold-huge", lambda s, f: s.control_map(f.ok, "canny", low=999), "low"),
+    ("text_to_image", "control-not-a-list", t2i(control="canny"), "control"),
+    ("text_to_image", "control-scale-huge", t2i(control=[{"model": "tiny:controlnet", "image": Image.new("RGB", (64, 64)),
+                                                          "scale": 9}]), "scale"),
+    ("text_to_image", "hires-not-a-dict", t2i(hires=2), "hires"),
+    ("text_to_image", "hires-scale-one", t2i(hires={"scale": 1}), "hires scale"),
     # inpaint and outpaint: masks that do not fit, settings outside their ranges
     ("inpaint", "mask-missing", inpaint(mask=None), "mask"),
     ("inpaint", "mask-other-size", inpaint(mask=Image.new("L", (32, 32), 255)), "mask"),
@@ -457,6 +467,7 @@ def _same(a, b) -> bool:
 VALID = {
     "text_to_image": lambda s, f: s.text_to_image("a fox", seed=1, steps=2),
     "image_to_image": lambda s, f: s.image_to_image(f.ok, "a fox", seed=1, steps=2, strength=0.5),
+    "control_map": lambda s, f: s.control_map(f.ok).tobytes(),
     "inpaint": lambda s, f: s.inpaint(f.ok, f.mask, "a fox", seed=1, steps=2),
     "outpaint": lambda s, f: s.outpaint(f.ok, "a fox", left=8, seed=1, steps=2),
     "upscale": lambda s, f: s.upscale(f.ok),
@@ -701,10 +712,15 @@ def test_bad_requests_reach_the_client_naming_the_field(server, client, files, a
     assert "Traceback" not in server.log.read_text()[logged:]
 
 
+# the text_to_image fields after the settings: the hires fix (off), then one ControlNet unit (none)
+EXTRAS = ', false, 2, 0, 0.7, "latent", null, null, "canny", 1, 0, 1'
+
+
 @pytest.mark.parametrize("body, field", [
-    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0]}', "guidance must be in"),
-    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0]}', "width must be"),
-    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0]}', "prompt holds a character that is not valid"),
+    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0' + EXTRAS + ']}', "guidance must be in"),
+    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0' + EXTRAS + ']}', "width must be"),
+    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0' + EXTRAS + ']}',
+     "prompt holds a character that is not valid"),
 ], ids=["nan", "infinity", "lone-surrogate"])
 def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
     """NaN, Infinity and lone surrogates: not JSON gradio_client writes, but a hand-written request can."""

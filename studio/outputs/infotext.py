@@ -67,6 +67,10 @@ def format_infotext(recipe: dict[str, Any]) -> str:
         if key in values:
             values[key] = words.get(values[key], values[key])
     pairs = [f"{label}: {_quote(str(values[key]))}" for key, label in FIELDS if values.get(key) not in (None, "")]
+    for index, entry in enumerate(values.get("control") or []):  # A1111's ControlNet extension writes these
+        from pipelines.control import infotext
+
+        pairs.append(f"ControlNet {index}: {json.dumps(infotext(entry), ensure_ascii=False)}")
     pairs.append(f"Version: {_quote('studio ' + str(recipe.get('studio_version', '')).strip())}")
     lines = [str(recipe.get("prompt", ""))]
     if recipe.get("negative_prompt"):

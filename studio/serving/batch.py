@@ -140,6 +140,12 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
             if not resolved.is_file():
                 raise fail(f"field {name!r}: file {data[name]!r} does not exist")
             data[name] = str(resolved)
+    for index, entry in enumerate(data.get("control") or []):  # ControlNet images: relative to the jobs file too
+        if isinstance(entry, dict) and isinstance(entry.get("image"), str):
+            resolved = (base / entry["image"]).expanduser()
+            if not resolved.is_file():
+                raise fail(f"field 'control[{index}] image': file {entry['image']!r} does not exist")
+            entry["image"] = str(resolved)
     if "seed" in parameters and data.get("seed") in (None, -1):
         # A seed from the line itself: the same on every run and in every process.
         digest = hashlib.sha256(f"{number}:{json.dumps(data, sort_keys=True)}".encode()).hexdigest()
@@ -168,8 +174,9 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         settings = {k: v for k, v in job.kwargs.items() if k not in ("prompt", "seed")}
-        # A hires fix runs two passes per image: not a job for the one-pass batched call.
-        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1 and not settings.get("hires"):
+        # A hires fix (two passes) or ControlNet (another pipeline): not a job for the one-pass batched call.
+        if (job.method == "text_to_image" and settings.get("batch_size", 1) == 1 and not settings.get("hires")
+                and not settings.get("control")):
             group = groups.setdefault(json.dumps(settings, sort_keys=True), [])
             group.append(job)
             if len(group) == BATCH_LIMIT:

@@ -20,6 +20,7 @@ class ImageTasks(StudioBase):
         scheduler: str | None = None,
         preview_every: int | None = None,
         hires: dict | None = None,
+        control: list | None = None,
         callback=None,
     ):
         """Images from a prompt. Unset settings come from the preset, then the model's defaults.
@@ -27,15 +28,18 @@ class ImageTasks(StudioBase):
         `seed` None or -1 draws one (recorded in the result); image i of a batch uses seed + i.
         `preview_every` N > 0 decodes every Nth step into `result.previews`.
         `hires`: a hires fix, {"scale": 2, "steps": 0, "strength": 0.7, "upscaler": "latent"|"lanczos"|"upscaler"}.
+        `control`: ControlNet guidance, [{"model", "image", "preprocessor": "canny"|"depth"|"none", "scale",
+        "start", "end"}]; models by hub id or folder.
         `callback(step, total, preview)` is called after each step.
         """
         from pipelines.image import ImageToImage, TextToImage
 
         given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
                      seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, hires=hires,
-                     callback=callback)
+                     control=control, callback=callback)
         settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,))
         settings.pop("upscale_image", None)
+        settings["load_control"] = self._control_loader
         if isinstance(hires, dict) and str(hires.get("upscaler", "")).lower() == "upscaler":
             settings["upscale_image"] = self._upscale_image
         with self._guard("generating images"), self._use("text_to_image", self.model_ref("image"), TextToImage.from_pretrained) as pipe:
@@ -56,24 +60,48 @@ class ImageTasks(StudioBase):
         batch_size: int | None = None,
         scheduler: str | None = None,
         preview_every: int | None = None,
+        control: list | None = None,
         callback=None,
     ):
         """Redraw `image` (PIL image, path or array) after `prompt`; `strength` in (0, 1].
 
         Built from the text-to-image pipeline with `from_pipe`: no second copy of the weights.
+        `control`: ControlNet guidance, as for `text_to_image`.
         """
         from pipelines.image import ImageToImage, TextToImage
 
         given = dict(negative_prompt=negative_prompt, strength=strength, steps=steps, guidance=guidance, width=width,
                      height=height, seed=seed, batch_size=batch_size, scheduler=scheduler,
-                     preview_every=preview_every, callback=callback)
+                     preview_every=preview_every, control=control, callback=callback)
         settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,))
+        settings["load_control"] = self._control_loader
         model = self.model_ref("image")
         parent_key = self._key("text_to_image", model)
         parent = (parent_key, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=self.dtype()))
         key = self._key("image_to_image", model)
         with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
             return self._finish(pipe(image, prompt, **settings))
+
+    def _control_loader(self, kind: str, name: str):
+        """A ControlNet ("controlnet") or a depth model ("depth"), loaded once into the model cache."""
+        from pipelines.control import DepthEstimator, load_controlnet
+
+        reference = self.model_ref("image", name)
+        if kind == "controlnet":
+            return self.models.get(self._key("controlnet", reference),
+                                   lambda: load_controlnet(reference, device=self.device, dtype=self.dtype()))
+        return self.models.get(self._key("depth", reference), lambda: DepthEstimator.from_pretrained(reference, device=self.device))
+
+    def control_map(self, image, preprocessor: str = "canny", *, low: int = 100, high: int = 200,
+                    depth_model: str | None = None):
+        """The control map ControlNet would see for `image`: canny edges, a depth map, or the image ("none")."""
+        from pipelines.control import check, control_map
+
+        entry = check([{"model": "preview", "image": image, "preprocessor": preprocessor, "low": low, "high": high,
+                        **({"depth_model": depth_model} if depth_model else {})}])[0]
+        depth = self._control_loader("depth", entry["depth_model"]) if entry["preprocessor"] == "depth" else None
+        with self._guard("making the control map"):
+            return control_map(entry, entry["image"].size, depth)
 
     def _upscale_image(self, image):
         """`image` through the preset's upscaling model at its own factor (for the hires fix)."""

@@ -30,6 +30,9 @@ FAMILIES = {
     "sd": "studio.tiny.sd",
     "sd-inpaint": "studio.tiny.sd_inpaint",
     "sdxl": "studio.tiny.sdxl",
+    "controlnet": "studio.tiny.controlnet",
+    "controlnet-sdxl": "studio.tiny.controlnet_sdxl",
+    "depth": "studio.tiny.depth",
     "chat": "studio.tiny.chat",
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
@@ -38,7 +41,12 @@ FAMILIES = {
 }
 
 # builders that call another builder: a change to that one rebuilds them too
-BUILDS_ON = {"studio.tiny.sd_inpaint": ("studio.tiny.sd",), "studio.tiny.sdxl": ("studio.tiny.sd",)}
+BUILDS_ON = {
+    "studio.tiny.sd_inpaint": ("studio.tiny.sd",),
+    "studio.tiny.sdxl": ("studio.tiny.sd",),
+    "studio.tiny.controlnet": ("studio.tiny.sd", "studio.tiny.sdxl"),
+    "studio.tiny.controlnet_sdxl": ("studio.tiny.controlnet", "studio.tiny.sd", "studio.tiny.sdxl"),
+}
 
 PREFIX = "tiny:"
 

@@ -1,10 +1,11 @@
-"""Text → Image extras: the hires fix settings, an accordion beside the others."""
+"""Image tab extras: the hires fix and a ControlNet unit, accordions beside the settings."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui.fields import Radio, Slider
+from studio.ui.errors import guard
+from studio.ui.fields import Image, Radio, Slider
 from studio.ui.i18n import t
 
 TEXTS = {
@@ -36,3 +37,49 @@ def hires_fields() -> dict:
 def hires_value(on, scale, steps, strength, upscaler) -> dict | None:
     """The `hires=` keyword from the fields: None when the hires fix is off."""
     return {"scale": scale, "steps": steps, "strength": strength, "upscaler": upscaler} if on else None
+
+
+CONTROL_TEXTS = {
+    "cn_title": ("ControlNet", "ControlNet"),
+    "cn_model": ("ControlNet model (hub id or folder; empty = off)", "Modèle ControlNet (id du hub ou dossier ; vide = aucun)"),
+    "cn_image": ("Control image", "Image de contrôle"),
+    "cn_preprocessor": ("Preprocessor", "Prétraitement"),
+    "cn_scale": ("Control weight", "Poids du contrôle"),
+    "cn_start": ("Starting control step (0-1)", "Début du contrôle (0-1)"),
+    "cn_end": ("Ending control step (0-1)", "Fin du contrôle (0-1)"),
+    "cn_preview": ("Preview the control map", "Voir la carte de contrôle"),
+    "cn_map": ("Control map", "Carte de contrôle"),
+}
+TEXTS.update(CONTROL_TEXTS)
+
+
+def control_fields(studio) -> dict:
+    """One ControlNet unit; the control map can be previewed before generating."""
+    from pipelines.control import PREPROCESSORS
+
+    with gr.Accordion(t("cn_title"), open=False):
+        model = gr.Dropdown([], value=None, allow_custom_value=True, label=t("cn_model"))
+        with gr.Row():
+            image = Image(label=t("cn_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
+            shown = gr.Image(label=t("cn_map"), format="png", interactive=False)
+        preprocessor = Radio(list(PREPROCESSORS), value="canny", label=t("cn_preprocessor"))
+        with gr.Row():
+            scale = Slider(0.0, 2.0, step=0.05, value=1.0, label=t("cn_scale"))
+            start = Slider(0.0, 1.0, step=0.05, value=0.0, label=t("cn_start"))
+            end = Slider(0.0, 1.0, step=0.05, value=1.0, label=t("cn_end"))
+        preview = gr.Button(t("cn_preview"), size="sm")
+
+    @guard
+    def control_map(image, preprocessor):
+        return studio.control_map(image, preprocessor)
+
+    preview.click(control_map, [image, preprocessor], shown, api_visibility="private")
+    return {"control.model": model, "control.image": image, "control.preprocessor": preprocessor,
+            "control.scale": scale, "control.start": start, "control.end": end}
+
+
+def control_value(model, image, preprocessor, scale, start, end) -> list | None:
+    """The `control=` keyword from one unit's fields: None when no ControlNet model is named."""
+    if not (isinstance(model, str) and model.strip()):
+        return None
+    return [{"model": model.strip(), "image": image, "preprocessor": preprocessor, "scale": scale, "start": start, "end": end}]

@@ -94,6 +94,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                 run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, TextToImage.__call__, img2img=False)
                 hires = image_extras.hires_fields()
+                control = image_extras.control_fields(studio)
             outputs = _outputs()
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
 
@@ -101,16 +102,20 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
     @gpu_task(120)
     def text_to_image(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
                       hires_on=False, hires_scale=2.0, hires_steps=0, hires_strength=0.7, hires_upscaler="latent",
-                      progress=gr.Progress(track_tqdm=True)):
+                      control_model=None, control_image=None, control_preprocessor="canny", control_scale=1.0,
+                      control_start=0.0, control_end=1.0, progress=gr.Progress(track_tqdm=True)):
         hires_fix = image_extras.hires_value(hires_on, hires_scale, hires_steps, hires_strength, hires_upscaler)
+        guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
+                                           control_start, control_end)
         yield from _stream(studio, studio.text_to_image, prompt, negative_prompt=negative_prompt, steps=steps,
                            guidance=guidance, width=width, height=height, seed=seed, batch_size=batch_size,
-                           scheduler=scheduler, preview_every=preview_every, hires=hires_fix)
+                           scheduler=scheduler, preview_every=preview_every, hires=hires_fix, control=guide)
 
-    inputs = [prompt, negative_prompt, *settings, *hires.values()]
+    inputs = [prompt, negative_prompt, *settings, *hires.values(), *control.values()]
     run.click(text_to_image, inputs, outputs, api_name="text_to_image", **gpu)
     prompt.submit(text_to_image, inputs, outputs, api_visibility="private", **gpu)
-    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *hires]),
+    return TabParts("text_to_image", ("text_to_image",),
+                    _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *hires, *control]),
                     {"gallery": outputs[0]})
 
 
@@ -129,6 +134,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                                   label=t("img_strength"))
                 run = gr.Button(t("img_generate"), variant="primary")
                 settings = _settings(studio, ImageToImage.__call__, img2img=True)
+                control = image_extras.control_fields(studio)
                 gr.Examples([[examples.landscape(), "a watercolor landscape at sunset"]], inputs=[image, prompt])
             outputs = _outputs()
         inpaint = inpaint_tab.inpaint_section(studio, gpu)
@@ -138,14 +144,17 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     @guard
     @gpu_task(120)
     def image_to_image(image, prompt, negative_prompt, strength, steps, guidance, width, height, seed, batch_size,
-                       scheduler, preview_every, progress=gr.Progress(track_tqdm=True)):
+                       scheduler, preview_every, control_model=None, control_image=None, control_preprocessor="canny",
+                       control_scale=1.0, control_start=0.0, control_end=1.0, progress=gr.Progress(track_tqdm=True)):
+        guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
+                                           control_start, control_end)
         yield from _stream(studio, studio.image_to_image, image, prompt, negative_prompt=negative_prompt,
                            strength=strength, steps=steps, guidance=guidance, width=width, height=height, seed=seed,
-                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every)
+                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, control=guide)
 
-    inputs = [image, prompt, negative_prompt, strength, *settings]
+    inputs = [image, prompt, negative_prompt, strength, *settings, *control.values()]
     run.click(image_to_image, inputs, outputs, api_name="image_to_image", **gpu)
-    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS]
+    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS, *control]
     return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), *inpaint, upscale]
 
 
