@@ -150,6 +150,15 @@ def batch(line: str):
 
 
 CASES = [
+    # xy_plot: the operation, the axes, the number of cells
+    ("xy_plot", "task-unknown", lambda s, f: s.xy_plot("upscale", x=("steps", [1]), prompt="a fox"), "task"),
+    ("xy_plot", "x-not-a-pair", lambda s, f: s.xy_plot("text_to_image", x="steps", prompt="a fox"), "x must be"),
+    ("xy_plot", "x-unknown-setting", lambda s, f: s.xy_plot("text_to_image", x=("speed", [1]), prompt="a fox"), "x setting"),
+    ("xy_plot", "y-no-values", lambda s, f: s.xy_plot("text_to_image", x=("steps", [1]), y=("seed", []), prompt="a fox"),
+     "y values"),
+    ("xy_plot", "too-many-cells", lambda s, f: s.xy_plot("text_to_image", x=("seed", list(range(9))),
+                                                          y=("steps", list(range(1, 10))), prompt="a fox"), "cells"),
+    ("xy_plot", "bad-cell-value", lambda s, f: s.xy_plot("text_to_image", x=("steps", [0]), prompt="a fox"), "steps"),
     # control_map and ControlNet entries: images, preprocessors, thresholds, ranges
     ("control_map", "image-missing", lambda s, f: s.control_map(None), "image"),
     ("control_map", "image-cut-in-half", lambda s, f: s.control_map(f.half), "image"),
@@ -468,6 +477,7 @@ VALID = {
     "text_to_image": lambda s, f: s.text_to_image("a fox", seed=1, steps=2),
     "image_to_image": lambda s, f: s.image_to_image(f.ok, "a fox", seed=1, steps=2, strength=0.5),
     "control_map": lambda s, f: s.control_map(f.ok).tobytes(),
+    "xy_plot": lambda s, f: s.xy_plot("text_to_image", x=("steps", [1, 2]), prompt="a fox", seed=1).grid.tobytes(),
     "inpaint": lambda s, f: s.inpaint(f.ok, f.mask, "a fox", seed=1, steps=2),
     "outpaint": lambda s, f: s.outpaint(f.ok, "a fox", left=8, seed=1, steps=2),
     "upscale": lambda s, f: s.upscale(f.ok),

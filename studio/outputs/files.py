@@ -144,6 +144,7 @@ SAVERS = {
     "TokenTable": "studio.outputs.text",
     "AudioResult": "studio.outputs.audio",
     "Transcript": "studio.outputs.transcript",
+    "XYPlot": "studio.outputs.xy_plot",
 }
 
 
