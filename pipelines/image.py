@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from pipelines import checks, families
+from pipelines import checks, families, prompt_weights
 from pipelines.devices import generator, pick_device, pick_dtype, place, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
@@ -218,12 +218,13 @@ class _Diffusion:
         scheduler = self._use_scheduler(params["scheduler"])
         # A lone generator, not a list of one, so a single image equals a plain diffusers call.
         gens = [generator(self.device, s) for s in seeds]
-        notices = sorted({notice for prompt in prompts for notice in self._notices(prompt)})
+        # A1111's weights, BREAK and long prompts become embeddings; a plain prompt stays text (same pixels).
+        text, notices = prompt_weights.conditioning(self.pipe, prompts, params["negative_prompt"] or None)
+        if not prompt_weights.supported(self.pipe):  # SD3, FLUX.1...: their own encoders' limits, their own settings
+            notices = [n for n in notices if "longer than" not in n] + self._notices(prompts[0])
         total = self._denoising_steps(params)
-        negative = params["negative_prompt"] or None
         output = self.pipe(
-            prompt=prompts if len(prompts) > 1 else prompts[0],
-            negative_prompt=[negative] * len(prompts) if negative and len(prompts) > 1 else negative,
+            **text,
             num_inference_steps=params["steps"],
             guidance_scale=params["guidance"],
             num_images_per_prompt=len(seeds) // len(prompts),
@@ -233,7 +234,7 @@ class _Diffusion:
         )
         recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler, "dtype": precision_of(self.pipe)}
         if notices:
-            recipe["notices"] = notices
+            recipe["notices"] = sorted(set(notices))
         # Pipelines with a safety checker (SD 1.x/2.x hub layouts) black out what it flags:
         # say which images, rather than hand back black squares without a word.
         verdicts = getattr(output, "nsfw_content_detected", None) or []
@@ -291,15 +292,37 @@ class TextToImage(_Diffusion):
         batch_size: int = 1,
         scheduler: str | None = None,
         preview_every: int | None = None,
+        hires: dict | None = None,
+        control: list | None = None,
         callback: StepCallback | None = None,
+        upscale_image: Callable[[Image.Image], Image.Image] | None = None,
+        load_control: Callable | None = None,
     ) -> ImageResult:
-        """Generate `batch_size` images; width and height default to the model's native size."""
+        """Generate `batch_size` images; width and height default to the model's native size.
+
+        `hires={"scale", "steps", "strength", "upscaler"}`: a hires fix (see `pipelines.hires`);
+        `upscale_image(image)` serves its "upscaler" choice.
+        `control=[{"model", "image", "preprocessor", "scale", "start", "end"}]`: ControlNet guidance
+        (see `pipelines.control`); `load_control(kind, name)` loads its models.
+        """
+        from pipelines import control as controlnet
+        from pipelines import hires as hires_fix
+
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
         width, height = self._check_size(*_or_default(width, height, self.native_size, self.native_size))
         preview_every = _check_preview_every(preview_every)
         _check_callback(callback)
+        hires = hires_fix.check(hires, width, height)
         seed = checks.seed(seed)
         params.update(width=width, height=height)
+        if control:
+            if hires is not None:
+                raise ValueError("hires and control cannot be used together yet; run the hires fix without control")
+            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=False,
+                                                                  loader=load_control)
+            return runner._run({"width": width, "height": height, **extra}, params, seed, callback, preview_every)
+        if hires is not None:
+            return hires_fix.run(self, params, seed, hires, callback, preview_every, upscale_image)
         return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
 
     def many(self, prompts: list[str], seeds: list[int], **settings) -> list[ImageResult]:
@@ -370,7 +393,9 @@ class ImageToImage(_Diffusion):
         batch_size: int = 1,
         scheduler: str | None = None,
         preview_every: int | None = None,
+        control: list | None = None,
         callback: StepCallback | None = None,
+        load_control: Callable | None = None,
     ) -> ImageResult:
         """Redraw `image` after `prompt`; `strength` 0-1 is how much of it is replaced.
 
@@ -396,6 +421,12 @@ class ImageToImage(_Diffusion):
         call = {"image": source, "strength": strength}
         if "width" in inspect.signature(type(self.pipe).__call__).parameters:
             call.update(width=width, height=height)  # SD3 and FLUX.1 otherwise draw at their native size
+        if control:
+            from pipelines import control as controlnet
+
+            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=True,
+                                                                  loader=load_control)
+            return runner._run({**call, **extra}, params, seed, callback, preview_every)
         return self._run(call, params, seed, callback, preview_every)
 
     def _denoising_steps(self, params: dict) -> int:

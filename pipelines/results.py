@@ -19,6 +19,7 @@ class ImageResult:
     seeds: list[int]
     params: dict[str, Any]
     previews: list = field(default_factory=list)  # PIL images, noise turning into the first image
+    mask: Any = None  # PIL "L" image an inpaint or outpaint redrew (white), saved beside the images
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 # Studio methods exposed as verbs, in the order of the UI's tabs.
 OPERATIONS = [
-    "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale",
+    "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "inpaint", "outpaint", "upscale",
     "text_to_speech", "speech_to_text", "text_to_music", "continue_music", "translate_speech",
 ]
 SKIPPED = {"self", "callback", "stop"}
