@@ -88,13 +88,12 @@ def _controls(generate: str):
     return run, stop
 
 
-def _wire(run, stop, reuse, handler, inputs, outputs, gpu, *, api_name, submit=None):
+def _wire(run, stop, reuse, handler, inputs, outputs, gpu, *, api_name, seed, submit=None):
     """Generate (button, Enter, Ctrl+Enter), Stop (cancels at the next step), reuse the last seed."""
     events = [run.click(handler, inputs, outputs, api_name=api_name, **gpu)]
     if submit is not None:
         events.append(submit.submit(handler, inputs, outputs, api_visibility="private", **gpu))
     stop.click(None, None, None, cancels=events, queue=False, api_visibility="private")
-    seed = inputs[-4]  # steps, guidance, width, height, seed, batch_size, scheduler, preview_every
     reuse.click(_reuse_seed, outputs[2], seed, queue=False, api_visibility="private")
 
 
@@ -157,7 +156,8 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                            loras=lora_choice(loras, lora_weight), hires=hires_fix, control=guide)
 
     inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight, *hires.values(), *control.values()]
-    _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", submit=prompt)
+    _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings[4],
+          submit=prompt)
     return TabParts("text_to_image", ("text_to_image",),
                     _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED, *hires, *control]),
                     {"gallery": outputs[0]})
@@ -201,7 +201,8 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                            model=client_model(model), loras=lora_choice(loras, lora_weight), control=guide)
 
     inputs = [image, prompt, negative_prompt, strength, *settings, model, loras, lora_weight, *control.values()]
-    _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", submit=prompt)
+    _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", seed=settings[4],
+          submit=prompt)
     names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS, *PICKED, *control]
     return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), *inpaint, upscale]
 

@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Number, Radio, Slider, default
 from studio.ui.i18n import t
-from studio.ui.image_tabs import _outputs, _settings
+from studio.ui.image_tabs import _outputs, _reuse_seed, _settings
 from studio.ui.parts import TabParts
 from studio.ui.streaming import run_with_steps
 from studio.ui.zerogpu import gpu_task
@@ -87,7 +87,7 @@ def inpaint_section(studio, gpu: dict) -> list[TabParts]:
                 padding = Slider(0, 256, step=4, value=default(studio, "image", call, "padding"), label=t("inp_padding"))
                 mode = Radio(list(MASK_MODES), value=default(studio, "image", call, "mask_mode"), label=t("inp_mode"))
             run = gr.Button(t("inp_run"), variant="primary")
-            settings = _settings(studio, call, img2img=True)
+            settings, reuse = _settings(studio, call, img2img=True)
         gallery, previews, recipe = _outputs()
         with gallery.parent:
             mask_used = gr.Image(label=t("inp_mask_used"), format="png", height=160)
@@ -106,7 +106,7 @@ def inpaint_section(studio, gpu: dict) -> list[TabParts]:
                 out_strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", out, "strength"),
                                       label=t("inp_strength"))
             out_run = gr.Button(t("out_run"), variant="primary")
-            out_settings = _settings(studio, out, img2img=True)
+            out_settings, out_reuse = _settings(studio, out, img2img=True)
             for size in out_settings[2:4]:  # an outpaint's size is the image's plus the sides
                 size.visible = False
         out_gallery, out_previews, out_recipe = _outputs()
@@ -139,6 +139,8 @@ def inpaint_section(studio, gpu: dict) -> list[TabParts]:
     run.click(inpaint, inputs, [gallery, previews, recipe, mask_used], api_name="inpaint", **gpu)
     out_inputs = [out_image, out_prompt, out_negative, *sides, fill, out_blur, out_strength, *out_settings]
     out_run.click(outpaint, out_inputs, [out_gallery, out_previews, out_recipe, out_mask], api_name="outpaint", **gpu)
+    for button, recipe_box, seed in ((reuse, recipe, settings[4]), (out_reuse, out_recipe, out_settings[4])):
+        button.click(_reuse_seed, recipe_box, seed, queue=False, api_visibility="private")
     shared = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
     names = ["image", "mask", "prompt", "negative_prompt", "mask_blur", "inpaint_area", "padding", "mask_mode",
              "strength", *shared]
