@@ -290,5 +290,5 @@ def test_the_readme_limits_are_the_codes(studio):
     ]
     for line in expected:
         assert line in limits, line
-    with studio._use("text", studio.model_ref("text"), text.LanguageModel.from_pretrained, language_model=True) as lm:
+    with studio._use("text", studio.model_ref("text"), text.LanguageModel.from_pretrained) as lm:
         assert f"({lm.context_length} tokens for the tiny model" in limits

@@ -182,6 +182,7 @@ SAVERS = {
     "TokenTable": "studio.outputs.text",
     "AudioResult": "studio.outputs.audio",
     "Transcript": "studio.outputs.transcript",
+    "XYPlot": "studio.outputs.xy_plot",
 }
 
 

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import audio_tabs, examples, header, history, image_tabs, image_tools, send_to, text_tabs
+from studio.ui import (
+    audio_tabs,
+    examples,
+    header,
+    history,
+    image_extras,
+    image_tabs,
+    image_tools,
+    inpaint_tab,
+    model_picker,
+    send_to,
+    text_tabs,
+)
 from studio.ui.i18n import translations
 from studio.ui.inputs import Blocks
 
@@ -54,5 +66,6 @@ def head() -> str:
 
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, audio_tabs.TEXTS, history.TEXTS,
+    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS,
+                        image_extras.TEXTS, audio_tabs.TEXTS, history.TEXTS, model_picker.TEXTS,
                         send_to.TEXTS)

@@ -22,7 +22,7 @@ def status_text(studio, *, resolved: bool = True) -> str:
     loaded = studio.loaded_models()
     device = loaded[0]["device"] if loaded else studio.device if resolved else "…"
     if loaded:
-        models = ", ".join(f"{m['kind']} ({m['bytes'] / 1e6:,.0f} MB)" for m in loaded)
+        models = ", ".join(f"{m['kind']} `{m['name']}` ({m['bytes'] / 1e6:,.0f} MB)" for m in loaded)
     else:
         models = "none yet (each loads on first use)"
     return f"**Preset** `{studio.preset.name}` · **device** `{device}` · **loaded** {models}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import examples
+from studio.ui import examples, image_extras
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Number, Slider, default
 from studio.ui.i18n import t
+from studio.ui.model_picker import client_model, lora_choice, lora_chooser, model_dropdown
 from studio.ui.parts import TabParts
 from studio.ui.streaming import run_with_steps
 from studio.ui.zerogpu import gpu_task
@@ -87,13 +88,12 @@ def _controls(generate: str):
     return run, stop
 
 
-def _wire(run, stop, reuse, handler, inputs, outputs, gpu, *, api_name, submit=None):
+def _wire(run, stop, reuse, handler, inputs, outputs, gpu, *, api_name, seed, submit=None):
     """Generate (button, Enter, Ctrl+Enter), Stop (cancels at the next step), reuse the last seed."""
     events = [run.click(handler, inputs, outputs, api_name=api_name, **gpu)]
     if submit is not None:
         events.append(submit.submit(handler, inputs, outputs, api_visibility="private", **gpu))
     stop.click(None, None, None, cancels=events, queue=False, api_visibility="private")
-    seed = inputs[-4]  # steps, guidance, width, height, seed, batch_size, scheduler, preview_every
     reuse.click(_reuse_seed, outputs[2], seed, queue=False, api_visibility="private")
 
 
@@ -131,29 +131,42 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
             with gr.Column(scale=1):
                 prompt = gr.Textbox(label=t("img_prompt"), lines=3, placeholder="a red fox in the snow, watercolor")
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="", placeholder="blurry, low quality")
+                model = model_dropdown(studio, "image")
+                loras, lora_weight = lora_chooser(studio)
                 run, stop = _controls("img_generate")
                 settings, reuse = _settings(studio, TextToImage.__call__, img2img=False)
+                hires = image_extras.hires_fields()
+                control = image_extras.control_fields(studio)
             outputs = _outputs()
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
 
     @guard
     @gpu_task(120)
     def text_to_image(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
-                      progress=gr.Progress(track_tqdm=True)):
+                      model=None, loras=None, lora_weight=0.8,
+                      hires_on=False, hires_scale=2.0, hires_steps=0, hires_strength=0.7, hires_upscaler="latent",
+                      control_model=None, control_image=None, control_preprocessor="canny", control_scale=1.0,
+                      control_start=0.0, control_end=1.0, progress=gr.Progress(track_tqdm=True)):
+        hires_fix = image_extras.hires_value(hires_on, hires_scale, hires_steps, hires_strength, hires_upscaler)
+        guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
+                                           control_start, control_end)
         yield from _stream(studio, studio.text_to_image, prompt, negative_prompt=negative_prompt, steps=steps,
                            guidance=guidance, width=width, height=height, seed=seed, batch_size=batch_size,
-                           scheduler=scheduler, preview_every=preview_every)
+                           scheduler=scheduler, preview_every=preview_every, model=client_model(model),
+                           loras=lora_choice(loras, lora_weight), hires=hires_fix, control=guide)
 
-    inputs = [prompt, negative_prompt, *settings]
-    _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", submit=prompt)
-    return TabParts("text_to_image", ("text_to_image",), _named(inputs, ["prompt", "negative_prompt", *SETTINGS]),
+    inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight, *hires.values(), *control.values()]
+    _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings[4],
+          submit=prompt)
+    return TabParts("text_to_image", ("text_to_image",),
+                    _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED, *hires, *control]),
                     {"gallery": outputs[0]})
 
 
 def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     """Redraw an image (img2img), plus the upscaling and latent-space tools in sub-tabs."""
     from pipelines.image import ImageToImage
-    from studio.ui import image_tools
+    from studio.ui import image_tools, inpaint_tab
 
     with gr.Tab(t("tab_i2i"), id="image_to_image"), gr.Tabs():
         with gr.Tab(t("img_redraw"), id="redraw"), gr.Row():
@@ -161,30 +174,41 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                 image = Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a watercolor fox")
                 negative_prompt = gr.Textbox(label=t("img_negative"), value="")
+                model = model_dropdown(studio, "image")
+                loras, lora_weight = lora_chooser(studio)
                 strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", ImageToImage.__call__, "strength"),
                                   label=t("img_strength"))
                 run, stop = _controls("img_generate")
                 settings, reuse = _settings(studio, ImageToImage.__call__, img2img=True)
+                control = image_extras.control_fields(studio)
                 gr.Examples([[examples.landscape(), "a watercolor landscape at sunset"]], inputs=[image, prompt])
             outputs = _outputs()
+        inpaint = inpaint_tab.inpaint_section(studio, gpu)
         upscale = image_tools.upscale_section(studio, gpu)
         image_tools.latent_section(studio, gpu)
 
     @guard
     @gpu_task(120)
     def image_to_image(image, prompt, negative_prompt, strength, steps, guidance, width, height, seed, batch_size,
-                       scheduler, preview_every, progress=gr.Progress(track_tqdm=True)):
+                       scheduler, preview_every, model=None, loras=None, lora_weight=0.8,
+                       control_model=None, control_image=None, control_preprocessor="canny",
+                       control_scale=1.0, control_start=0.0, control_end=1.0, progress=gr.Progress(track_tqdm=True)):
+        guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
+                                           control_start, control_end)
         yield from _stream(studio, studio.image_to_image, image, prompt, negative_prompt=negative_prompt,
                            strength=strength, steps=steps, guidance=guidance, width=width, height=height, seed=seed,
-                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every)
+                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every,
+                           model=client_model(model), loras=lora_choice(loras, lora_weight), control=guide)
 
-    inputs = [image, prompt, negative_prompt, strength, *settings]
-    _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", submit=prompt)
-    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS]
-    return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), upscale]
+    inputs = [image, prompt, negative_prompt, strength, *settings, model, loras, lora_weight, *control.values()]
+    _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", seed=settings[4],
+          submit=prompt)
+    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS, *PICKED, *control]
+    return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), *inpaint, upscale]
 
 
 SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
+PICKED = ["model", "lora_names", "lora_weight"]  # not recipe keys: history does not restore into them
 
 
 def _named(components: list, names: list[str]) -> dict:
