@@ -64,7 +64,7 @@ def scheduler_name(scheduler) -> str:
     """The A1111 name of a scheduler instance, or its class name when A1111 has none."""
     cls = type(scheduler).__name__
     karras = bool(getattr(scheduler.config, "use_karras_sigmas", False))
-    for name, (class_name, options) in {**SCHEDULERS, **families.FLOW_SCHEDULERS}.items():
+    for name, (class_name, options) in [*SCHEDULERS.items(), *families.FLOW_SCHEDULERS.items()]:
         if class_name == cls and bool(options.get("use_karras_sigmas", False)) == karras:
             return name
     return cls
