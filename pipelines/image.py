@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from PIL import Image
 
-from pipelines import checks, families
-from pipelines.devices import generator, pick_device, pick_dtype
+from pipelines import checks, families, prompt_weights
+from pipelines.devices import generator, pick_device, pick_dtype, place, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
+from pipelines.preview import PreviewBudget, load_decoder
+from pipelines.preview import decode as preview_decode
 from pipelines.results import ImageResult
 
 MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 2048, 8
@@ -55,6 +59,11 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 StepCallback = Callable[[int, int, "Image.Image | None"], None]
 
 
+def _check_preview_every(preview_every) -> int | None:
+    """Decode every Nth step into a preview; 0: none; None: automatic (pipelines.preview.PreviewBudget)."""
+    return None if preview_every is None else checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+
+
 def _check_callback(callback) -> None:
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be a function (step, total, preview), got {type(callback).__name__}")
@@ -64,7 +73,7 @@ def scheduler_name(scheduler) -> str:
     """The A1111 name of a scheduler instance, or its class name when A1111 has none."""
     cls = type(scheduler).__name__
     karras = bool(getattr(scheduler.config, "use_karras_sigmas", False))
-    for name, (class_name, options) in [*SCHEDULERS.items(), *families.FLOW_SCHEDULERS.items()]:
+    for name, (class_name, options) in [*SCHEDULERS.items(), *families.FLOW_SCHEDULERS.items()]:  # both have "Euler"
         if class_name == cls and bool(options.get("use_karras_sigmas", False)) == karras:
             return name
     return cls
@@ -75,18 +84,19 @@ class _Diffusion:
 
     task = ""
 
-    def __init__(self, pipe, model: str):
+    def __init__(self, pipe, model: str, preview_decoder=None):
         self.pipe = pipe
         self.model = model
         self.device = str(pipe.device)
         self._default_scheduler = pipe.scheduler
+        self.preview_decoder = preview_decoder  # a tiny autoencoder (pipelines.preview), or None: the full VAE
         self.family = families.of(pipe)  # what SD, SDXL, SD3, FLUX.1... each take
 
     def modules(self) -> list:
         """The torch modules holding weights (the model cache counts their memory)."""
         import torch
 
-        return [m for m in self.pipe.components.values() if isinstance(m, torch.nn.Module)]
+        return [m for m in [*self.pipe.components.values(), self.preview_decoder] if isinstance(m, torch.nn.Module)]
 
     @property
     def native_size(self) -> int:
@@ -141,19 +151,26 @@ class _Diffusion:
             notices.append(f"{self.family.name} has no guidance: the guidance setting was not used")
         return notices
 
-    def _step_callback(self, callback: StepCallback | None, preview_every: int, total: int, previews: list, size: tuple[int, int]):
+    def _step_callback(self, callback: StepCallback | None, preview_every: int | None, total: int, previews: list,
+                       size: tuple[int, int]):
         if callback is None and not preview_every:
             return None
         if preview_every:
             families.check_feature(self.pipe, "step previews")
+        budget = PreviewBudget() if preview_every is None else None  # None: as many as stay under 5%
 
         def on_step_end(pipe, step, timestep, kwargs):
             done = step + 1
             # The pipeline knows its real number of calls once its timesteps are set.
             real_total = getattr(pipe, "_num_timesteps", None) or total
             preview = None
-            if preview_every and (done % preview_every == 0 or done == real_total):
-                preview = self.decode_latents(kwargs["latents"][:1], *size)[0]
+            if budget is not None:
+                wanted = budget.allows(done, real_total)
+            else:
+                wanted = preview_every and (done % preview_every == 0 or done == real_total)
+            if wanted:
+                with budget.paying() if budget is not None else nullcontext():
+                    preview = self.preview(kwargs["latents"][:1], *size)
                 previews.append(preview)
             if callback is not None:
                 callback(done, real_total, preview)
@@ -161,8 +178,14 @@ class _Diffusion:
 
         return on_step_end
 
+    def preview(self, latents, width: int, height: int) -> Image.Image:
+        """The step preview of one image's latents: the tiny autoencoder where there is one, else the full VAE."""
+        if self.preview_decoder is None or latents.ndim != 4:  # FLUX packs its latents: the pipeline's own path
+            return self.decode_latents(latents, width, height)[0]
+        return preview_decode(self.preview_decoder, self.pipe, latents)[0]
+
     def decode_latents(self, latents, width: int, height: int) -> list[Image.Image]:
-        """The denoiser's latents of a `width` x `height` image -> images with the pipeline's own VAE (step previews)."""
+        """The denoiser's latents of a `width` x `height` image -> images with the pipeline's own VAE."""
         import torch
 
         vae = self.pipe.vae
@@ -181,6 +204,8 @@ class _Diffusion:
         # One generator per image, seeds seed, seed+1, ...: image i of a batch starts
         # from the noise of a single-image run with seed+i.
         seeds = [seed + i for i in range(params["batch_size"])]
+        if preview_every is None and (self.preview_decoder is None or callback is None):
+            preview_every = 0  # automatic previews: only where cheap (a tiny decoder) and someone watches
         images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback, preview_every)
         flagged = recipe.pop("flagged")
         if flagged:
@@ -193,12 +218,13 @@ class _Diffusion:
         scheduler = self._use_scheduler(params["scheduler"])
         # A lone generator, not a list of one, so a single image equals a plain diffusers call.
         gens = [generator(self.device, s) for s in seeds]
-        notices = sorted({notice for prompt in prompts for notice in self._notices(prompt)})
+        # A1111's weights, BREAK and long prompts become embeddings; a plain prompt stays text (same pixels).
+        text, notices = prompt_weights.conditioning(self.pipe, prompts, params["negative_prompt"] or None)
+        if not prompt_weights.supported(self.pipe):  # SD3, FLUX.1...: their own encoders' limits, their own settings
+            notices = [n for n in notices if "longer than" not in n] + self._notices(prompts[0])
         total = self._denoising_steps(params)
-        negative = params["negative_prompt"] or None
         output = self.pipe(
-            prompt=prompts if len(prompts) > 1 else prompts[0],
-            negative_prompt=[negative] * len(prompts) if negative and len(prompts) > 1 else negative,
+            **text,
             num_inference_steps=params["steps"],
             guidance_scale=params["guidance"],
             num_images_per_prompt=len(seeds) // len(prompts),
@@ -206,9 +232,9 @@ class _Diffusion:
             callback_on_step_end=self._step_callback(callback, preview_every, total, previews, (params["width"], params["height"])),
             **call_kwargs,
         )
-        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler}
+        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler, "dtype": precision_of(self.pipe)}
         if notices:
-            recipe["notices"] = notices
+            recipe["notices"] = sorted(set(notices))
         # Pipelines with a safety checker (SD 1.x/2.x hub layouts) black out what it flags:
         # say which images, rather than hand back black squares without a word.
         verdicts = getattr(output, "nsfw_content_detected", None) or []
@@ -219,17 +245,26 @@ class _Diffusion:
         return params["steps"]
 
 
-def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, str]:
+def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, Any]:
+    """The pipeline and its preview decoder (None: previews use the full VAE)."""
     device = pick_device(device or "auto")
-    dtype = pick_dtype(device, dtype)
+    dtype = pick_dtype(device, dtype, kind="diffusion")
 
     def loader(name: str):
         import diffusers
 
-        pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-        return pipe.to(device)
+        if os.path.isfile(name):  # an A1111-style single-file checkpoint
+            from pipelines import single_file
 
-    return load(model, "image generation", loader), device
+            pipe = single_file.load(name, dtype)
+            if auto_class != "AutoPipelineForText2Image":
+                pipe = getattr(diffusers, auto_class).from_pipe(pipe)
+        else:
+            pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+        pipe = place(pipe, device)
+        return pipe, load_decoder(pipe, name)
+
+    return load(model, "image generation", loader)
 
 
 class TextToImage(_Diffusion):
@@ -237,8 +272,8 @@ class TextToImage(_Diffusion):
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToImage:
-        pipe, _ = _load_pipe("AutoPipelineForText2Image", model, device, dtype)
-        return cls(pipe, model)
+        pipe, decoder = _load_pipe("AutoPipelineForText2Image", model, device, dtype)
+        return cls(pipe, model, decoder)
 
     def image_to_image(self) -> ImageToImage:
         """The img2img pipeline over the same weights (no second copy in memory)."""
@@ -256,16 +291,38 @@ class TextToImage(_Diffusion):
         seed: int | None = None,
         batch_size: int = 1,
         scheduler: str | None = None,
-        preview_every: int = 0,
+        preview_every: int | None = None,
+        hires: dict | None = None,
+        control: list | None = None,
         callback: StepCallback | None = None,
+        upscale_image: Callable[[Image.Image], Image.Image] | None = None,
+        load_control: Callable | None = None,
     ) -> ImageResult:
-        """Generate `batch_size` images; width and height default to the model's native size."""
+        """Generate `batch_size` images; width and height default to the model's native size.
+
+        `hires={"scale", "steps", "strength", "upscaler"}`: a hires fix (see `pipelines.hires`);
+        `upscale_image(image)` serves its "upscaler" choice.
+        `control=[{"model", "image", "preprocessor", "scale", "start", "end"}]`: ControlNet guidance
+        (see `pipelines.control`); `load_control(kind, name)` loads its models.
+        """
+        from pipelines import control as controlnet
+        from pipelines import hires as hires_fix
+
         params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
         width, height = self._check_size(*_or_default(width, height, self.native_size, self.native_size))
-        preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        preview_every = _check_preview_every(preview_every)
         _check_callback(callback)
+        hires = hires_fix.check(hires, width, height)
         seed = checks.seed(seed)
         params.update(width=width, height=height)
+        if control:
+            if hires is not None:
+                raise ValueError("hires and control cannot be used together yet; run the hires fix without control")
+            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=False,
+                                                                  loader=load_control)
+            return runner._run({"width": width, "height": height, **extra}, params, seed, callback, preview_every)
+        if hires is not None:
+            return hires_fix.run(self, params, seed, hires, callback, preview_every, upscale_image)
         return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
 
     def many(self, prompts: list[str], seeds: list[int], **settings) -> list[ImageResult]:
@@ -304,8 +361,8 @@ class ImageToImage(_Diffusion):
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> ImageToImage:
-        pipe, _ = _load_pipe("AutoPipelineForImage2Image", model, device, dtype)
-        return cls(pipe, model)
+        pipe, decoder = _load_pipe("AutoPipelineForImage2Image", model, device, dtype)
+        return cls(pipe, model, decoder)
 
     @classmethod
     def from_text_to_image(cls, text_to_image: TextToImage) -> ImageToImage:
@@ -317,7 +374,7 @@ class ImageToImage(_Diffusion):
             raise ValueError(f"{text_to_image.family.name} has no image-to-image pipeline in diffusers; "
                              "use text-to-image, or another model for image-to-image") from error
         pipe.set_progress_bar_config(**getattr(text_to_image.pipe, "_progress_bar_config", {}))
-        img2img = cls(pipe, text_to_image.model)
+        img2img = cls(pipe, text_to_image.model, text_to_image.preview_decoder)
         img2img._default_scheduler = text_to_image._default_scheduler
         return img2img
 
@@ -335,8 +392,10 @@ class ImageToImage(_Diffusion):
         seed: int | None = None,
         batch_size: int = 1,
         scheduler: str | None = None,
-        preview_every: int = 0,
+        preview_every: int | None = None,
+        control: list | None = None,
         callback: StepCallback | None = None,
+        load_control: Callable | None = None,
     ) -> ImageResult:
         """Redraw `image` after `prompt`; `strength` 0-1 is how much of it is replaced.
 
@@ -353,7 +412,7 @@ class ImageToImage(_Diffusion):
             )
         default_w, default_h = fit_size(*source.size, step=self.family.size_step)
         width, height = self._check_size(*_or_default(width, height, default_w, default_h))
-        preview_every = checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+        preview_every = _check_preview_every(preview_every)
         _check_callback(callback)
         seed = checks.seed(seed)
         params.update(strength=strength, width=width, height=height)
@@ -362,6 +421,12 @@ class ImageToImage(_Diffusion):
         call = {"image": source, "strength": strength}
         if "width" in inspect.signature(type(self.pipe).__call__).parameters:
             call.update(width=width, height=height)  # SD3 and FLUX.1 otherwise draw at their native size
+        if control:
+            from pipelines import control as controlnet
+
+            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=True,
+                                                                  loader=load_control)
+            return runner._run({**call, **extra}, params, seed, callback, preview_every)
         return self._run(call, params, seed, callback, preview_every)
 
     def _denoising_steps(self, params: dict) -> int:

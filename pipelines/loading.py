@@ -50,6 +50,14 @@ def check_local_folder(model: str) -> None:
     folder = Path(model).expanduser()
     if not folder.exists():
         raise ModelLoadError(f"model folder {model!r} does not exist. Check the path in the preset.")
+    if folder.is_file() and folder.suffix == ".safetensors":
+        return  # a single-file checkpoint: the loader decides whether it reads such files
+    if folder.is_file() and folder.suffix in PICKLE_SUFFIXES:
+        raise ModelLoadError(
+            f"model {folder.name!r} is a pickle checkpoint, which can run code when loaded; the studio loads safetensors only. "
+            "Convert it once where you trust the file, e.g. with diffusers: "
+            "StableDiffusionPipeline.from_single_file(path).save_pretrained(folder), or with the safetensors convert script"
+        )
     if not folder.is_dir():
         raise ModelLoadError(f"model {model!r} is a file; point to the folder that holds the model (its config.json or model_index.json).")
     files = [p for p in folder.rglob("*") if p.is_file()]

@@ -30,7 +30,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 from pipelines import checks
-from pipelines.devices import pick_device, pick_dtype, seeded
+from pipelines.devices import pick_device, pick_dtype, precision, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import TextResult
 from pipelines.text_modes import load_modes
@@ -184,6 +184,8 @@ def _stopping_criteria(should_stop: Callable[[], bool]):
 class LanguageModel:
     """One causal LM and its tokenizer, serving chat, text-to-text and the next-token view."""
 
+    kind = "language_model"  # for the number format (pipelines.devices)
+
     def __init__(self, model, tokenizer, name: str):
         self.model = model
         self.tokenizer = tokenizer
@@ -192,15 +194,20 @@ class LanguageModel:
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> LanguageModel:
+        """Load a causal LM in `dtype` (default: the device's format for language models,
+        pipelines.devices); "int8" on CPU loads float32 and stores the linear weights as int8."""
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, language_model=True)
+        int8 = precision(device, dtype, kind=cls.kind) == "int8"
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
 
         def loader(name: str):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            from pipelines.quantize import int8_weights
+
             tokenizer = AutoTokenizer.from_pretrained(name)
-            lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-            return lm.to(device).eval(), tokenizer
+            lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+            return int8_weights(lm) if int8 else lm, tokenizer
 
         lm, tokenizer = load(model, "text generation", loader)
         return cls(lm, tokenizer, model)
@@ -410,7 +417,8 @@ class LanguageModel:
             else:
                 reason = "length"
                 notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
-            recipe = {**params, "tokens": len(new), "finish_reason": reason}
+            recipe = {**params, "prompt_tokens": prompt_length, "tokens": len(new), "finish_reason": reason,
+                      "dtype": precision_of(self.model)}
             if notices:
                 recipe["notices"] = notices
             return TextResult(text=text, params=recipe)
@@ -484,7 +492,7 @@ class LanguageModel:
         probabilities = self._next_probabilities(inputs)
         values, ids = probabilities.topk(min(top_k, probabilities.numel()))
         rows = [(self.tokenizer.decode([i]), float(p)) for i, p in zip(ids.tolist(), values.tolist(), strict=True) if p > 0]
-        params = {"task": "next_token", "model": self.name, "text": text, "top_k": top_k}
+        params = {"task": "next_token", "model": self.name, "text": text, "top_k": top_k, "dtype": precision_of(self.model)}
         if append:
             params["appended"] = append
         return TokenTable(rows, params)

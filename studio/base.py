@@ -16,9 +16,20 @@ from typing import Any
 
 from pipelines.devices import check_device, check_dtype
 from pipelines.errors import OutOfMemory
-from studio import outputs, tiny
+from studio import outputs
 from studio.library import presets
 from studio.library.cache import Key, ModelManager, parse_budget
+from studio.library.catalog import Choice, ModelLibrary
+
+# cache kind -> model kind, which picks the number format (pipelines.devices.KINDS);
+# the kinds not named (text_to_image, image_to_image, inpaint, ...) are diffusion pipelines.
+MODEL_KINDS = {
+    "text": "language_model",
+    "text_to_speech": "text_to_speech",
+    "speech_to_text": "speech_to_text",
+    "text_to_music": "music",
+    "upscale": "upscale",
+}
 
 
 class StudioBase:
@@ -30,11 +41,13 @@ class StudioBase:
         memory_budget: str | int | None = None,
         device: str | None = None,
         dtype: str | None = None,
+        models_dir: str | os.PathLike | None = None,
     ):
         """`preset`: "tiny", "cpu", "gpu", "zerogpu" or a TOML path (default: $STUDIO_PRESET, else by hardware).
         `outputs`: folder for saved files (default: $STUDIO_OUTPUTS, else ./outputs).
         `memory_budget`: e.g. "8GB" (default: $STUDIO_MEMORY_BUDGET, else the preset's, else none).
         `device`, `dtype`: override the automatic choice ("cuda", "cpu", "mps"; "float16", ...).
+        `models_dir`: the models folder in AUTOMATIC1111's layout (default: $STUDIO_MODELS, else ./models).
         """
         if outputs is not None and not isinstance(outputs, (str, os.PathLike)):
             raise ValueError(f"outputs must be a folder path, got {type(outputs).__name__}")
@@ -43,7 +56,8 @@ class StudioBase:
         budget = memory_budget if memory_budget is not None else os.environ.get("STUDIO_MEMORY_BUDGET")
         self.models = ModelManager(parse_budget(budget or self.preset.runtime("memory_budget")))
         self._device_choice = check_device(device or self.preset.runtime("device", "auto"))
-        self._resolved: dict[str, str] = {}
+        self.library = ModelLibrary(self.preset, models_dir)
+        self._choices: dict[str, Choice] = {}  # what was loaded -> how the user named it
         self._dtype_choice = check_dtype(dtype or self.preset.runtime("dtype", "auto"))
 
     def __repr__(self) -> str:
@@ -60,27 +74,52 @@ class StudioBase:
 
         return pick_device(self._device_choice)
 
-    def dtype(self, *, language_model: bool = False):
-        from pipelines.devices import pick_dtype
+    def dtype(self, kind: str = "diffusion") -> str:
+        """The number format a model of `kind` (pipelines.devices.KINDS) runs in here: "float32", "bfloat16", "int8", ..."""
+        from pipelines.devices import precision
 
-        return pick_dtype(self.device, self._dtype_choice, language_model=language_model)
+        return precision(self.device, self._dtype_choice, kind=kind)
 
     # -- models -----------------------------------------------------------------
 
     def model_ref(self, section: str, model: str | None = None) -> str:
-        """The model serving `section`: `model` or the preset's, tiny references resolved."""
-        reference = model or self.preset.model(section)
-        if reference not in self._resolved:  # resolving a tiny model hashes its builder: once is enough
-            self._resolved[reference] = tiny.resolve(reference)
-        return self._resolved[reference]
+        """What loads for `section`: `model` (a hub id or a library name) or the preset's."""
+        choice = self.library.resolve(section, model if model not in (None, "") else self.preset.model(section))
+        self._choices[choice.load] = choice
+        return choice.load
 
-    def _key(self, kind: str, model: str, language_model: bool = False) -> Key:
-        return Key(kind, model, self.device, str(self.dtype(language_model=language_model)).removeprefix("torch."))
+    def model_choice(self, section: str, model: str | None = None) -> Choice:
+        """The resolved `Choice` for `section` (see `model_ref`)."""
+        return self._choices[self.model_ref(section, model)]
 
-    def _use(self, kind: str, model: str, from_pretrained: Callable[..., Any], *, language_model: bool = False):
+    def list_models(self, task: str | None = None) -> list[dict[str, Any]]:
+        """What can be chosen for `task` ("image", "lora", "text", ...; every task when None).
+
+        The preset's model and alternatives, the Hugging Face cache's models of that
+        kind, and the models folder's; `downloaded` says which are on this machine.
+        """
+        return [entry.as_dict() for entry in self.library.list(task)]
+
+    def _key(self, kind: str, model: str) -> Key:
+        return Key(kind, model, self.device, self.dtype(MODEL_KINDS.get(kind, "diffusion")))
+
+    def _use(self, kind: str, model: str, from_pretrained: Callable[..., Any]):
         """The cached wrapper `from_pretrained(model, device=, dtype=)`, held for one call."""
-        key = self._key(kind, model, language_model)
-        return self.models.use(key, lambda: from_pretrained(model, device=key.device, dtype=self.dtype(language_model=language_model)))
+        key = self._key(kind, model)
+        return self.models.use(key, lambda: self._load(model, lambda: from_pretrained(
+            model, device=key.device, dtype=key.dtype)))
+
+    def _load(self, model: str, loader: Callable[[], Any]):
+        """`loader()`; a failure names the model as the user did, not by its path on this server."""
+        from pipelines.errors import ModelLoadError
+
+        choice = self._choices.get(model)
+        try:
+            return loader()
+        except ModelLoadError as error:
+            if choice is None or choice.name == choice.load:
+                raise
+            raise ModelLoadError(str(error).replace(choice.load, choice.name)) from error.__cause__
 
     def _settings(self, section: str, call: Callable, given: dict[str, Any], siblings: tuple[Callable, ...] = ()) -> dict[str, Any]:
         """The keywords for `call`: the preset's defaults for `section`, then what the caller gave.
@@ -111,11 +150,24 @@ class StudioBase:
 
     def _finish(self, result):
         result.params.update(preset=self.preset.name, device=self.device)
+        self._name_model(result.params)
         return result
+
+    def _name_model(self, params: dict[str, Any]) -> None:
+        """The recipe names its model as the user did, never by a server path."""
+        choice = self._choices.get(str(params.get("model")))
+        if choice is None:
+            return
+        params["model"] = choice.name
+        if choice.revision:
+            params["model_revision"] = choice.revision
+        if choice.single_file:
+            params["model_hash"] = self.library.short_hash(choice.load)
 
     def loaded_models(self) -> list[dict[str, Any]]:
         """What is loaded now, most recently used first."""
-        return [{"kind": k.kind, "model": k.model, "device": k.device, "dtype": k.dtype, "bytes": n} for k, n in self.models.loaded()]
+        return [{"kind": k.kind, "model": k.model, "name": self._choices[k.model].name if k.model in self._choices else k.model,
+                 "device": k.device, "dtype": k.dtype, "bytes": n} for k, n in self.models.loaded()]
 
     def unload(self) -> int:
         """Unload every model not in use; returns how many were unloaded."""

@@ -53,7 +53,7 @@ def test_chat_with_a_system_prompt_and_every_text_mode_work(gemma2):
 
 
 def test_a_template_with_a_system_role_keeps_it(studio):
-    with studio._use("text", studio.model_ref("text"), LanguageModel.from_pretrained, language_model=True) as chat:
+    with studio._use("text", studio.model_ref("text"), LanguageModel.from_pretrained) as chat:
         prompt = chat.tokenizer.decode(chat._chat_inputs([{"role": "system", "content": "Rules."},
                                                           {"role": "user", "content": "hi"}])["input_ids"][0])
     assert "<|im_start|>system\nRules.<|im_end|>" in prompt

@@ -28,7 +28,9 @@ def test_equals_raw_diffusers_on_the_same_folder(studio):
     from diffusers import StableDiffusionPipeline
 
     result = studio.text_to_image("a red fox in the snow", **FOX)
-    raw = StableDiffusionPipeline.from_pretrained(result.params["model"])
+    # in the format the studio picked (the recipe says which), as a user of diffusers would load it
+    raw = StableDiffusionPipeline.from_pretrained(studio.model_ref("image", result.params["model"]),
+                                                  dtype=getattr(torch, result.params["dtype"]))
     raw.set_progress_bar_config(disable=True)
     image = raw(
         "a red fox in the snow",
@@ -48,6 +50,7 @@ def test_recipe_is_complete(studio):
     assert params["guidance"] == 5.0
     assert params["scheduler"] == "Euler"
     assert params["preset"] == "tiny"
+    assert params["dtype"] == "float32"  # the tiny preset's, on every machine
     for key in ("model", "steps", "width", "height", "seed", "batch_size", "device"):
         assert key in params
 
@@ -88,8 +91,8 @@ def test_image_to_image_shares_weights_with_text_to_image(fresh_studio):
     result = fresh_studio.image_to_image(source, "a watercolor fox", strength=0.6, seed=1)
     kinds = {entry["kind"]: entry for entry in fresh_studio.loaded_models()}
     assert set(kinds) == {"text_to_image", "image_to_image"}
-    t2i = fresh_studio.models.get(fresh_studio._key("text_to_image", result.params["model"]), None)
-    i2i = fresh_studio.models.get(fresh_studio._key("image_to_image", result.params["model"]), None)
+    t2i = fresh_studio.models.get(fresh_studio._key("text_to_image", fresh_studio.model_ref("image", result.params["model"])), None)
+    i2i = fresh_studio.models.get(fresh_studio._key("image_to_image", fresh_studio.model_ref("image", result.params["model"])), None)
     assert i2i.pipe.unet is t2i.pipe.unet and i2i.pipe.vae is t2i.pipe.vae
     assert fresh_studio.models.resident_bytes() == kinds["text_to_image"]["bytes"]
     assert result.params["strength"] == 0.6 and result.images[0].size == (64, 64)

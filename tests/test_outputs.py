@@ -57,7 +57,7 @@ def test_an_automatic1111_png_reads_back(tmp_path):
     recipe = Studio.read_recipe(path)
     assert recipe["prompt"] == "masterpiece, a castle" and recipe["negative_prompt"] == "lowres"
     assert (recipe["steps"], recipe["scheduler"], recipe["guidance"], recipe["seed"]) == (28, "Euler a", 6.5, 1234)
-    assert recipe["extra"]["Lora hashes"] == "x: 1, y: 2"
+    assert recipe["lora_hashes"] == {"x": "1", "y": "2"}
 
 
 def test_read_recipe_refuses_files_without_one(tmp_path):

@@ -18,15 +18,17 @@ from typing import Any
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets" / "models"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
-# section -> key -> expected type; "defaults" and "voices" are tables.
+# section -> key -> expected type; "defaults" and "voices" are tables; "alternatives" lists
+# other models offered for the task (hub ids or models-folder names) beside the default.
 SCHEMA: dict[str, dict[str, type]] = {
     "runtime": {"device": str, "dtype": str, "memory_budget": str},
-    "image": {"model": str, "defaults": dict},
-    "upscale": {"model": str, "defaults": dict},
-    "text": {"model": str, "defaults": dict},
-    "speech": {"voices": dict, "defaults": dict},
-    "transcribe": {"model": str, "defaults": dict},
-    "music": {"model": str, "defaults": dict},
+    "image": {"model": str, "alternatives": list, "defaults": dict},
+    "upscale": {"model": str, "alternatives": list, "defaults": dict},
+    "text": {"model": str, "alternatives": list, "defaults": dict},
+    "speech": {"voices": dict, "alternatives": list, "defaults": dict},
+    "transcribe": {"model": str, "alternatives": list, "defaults": dict},
+    "music": {"model": str, "alternatives": list, "defaults": dict},
+    "melody": {"model": str, "alternatives": list},  # MusicGen Melody, for text_to_music(..., melody=); shares [music.defaults]
 }
 DEFAULT_TYPES = (str, int, float, bool)
 
@@ -47,6 +49,9 @@ class Preset:
         if not model:
             raise ValueError(f"preset {self.name!r} ({self.path}) names no model for {section}; add [{section}] model = \"...\"")
         return model
+
+    def alternatives(self, section: str) -> list[str]:
+        return list(self.sections.get(section, {}).get("alternatives", []))
 
     def voices(self) -> dict[str, str]:
         return dict(self.sections.get("speech", {}).get("voices", {}))
@@ -121,6 +126,8 @@ def _check_section(path: Path, section: str, table: Any) -> None:
             for language, model in value.items():
                 if not isinstance(model, str) or not model:
                     raise ValueError(f"preset file {path}: [speech.voices] {language} must be a model id or folder (string)")
+        if key == "alternatives" and not all(isinstance(v, str) and v for v in value):
+            raise ValueError(f"preset file {path}: [{section}] alternatives must be a list of model ids or names (strings)")
         if key == "defaults":
             for name, default in value.items():
                 if not isinstance(default, DEFAULT_TYPES):

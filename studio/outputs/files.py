@@ -7,7 +7,7 @@ the name exists) and the temporary name removed. A crash leaves at most a hidden
 `outputs/2026-11-29/00012-text_to_image-3-a-red-fox.png`.
 
 Each result type has a module that knows its files (`studio.outputs.image`, ...), chosen
-by `SAVERS`; `read_recipe` asks each reader in turn.
+by the operations table's `SAVERS`; `read_recipe` asks each reader in turn.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import UserFacingError
+from studio.operations import SAVERS
 
 # A writer fills an open binary file; save() gives one per suffix of an output.
 Writer = Callable[[Any], None]
@@ -77,7 +78,8 @@ def write_files(folder: Path, label: str, writers: dict[str, Writer]) -> list[Pa
 
 
 def _stage(folder: Path, write: Writer) -> Path:
-    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    # The writer's process id in the name tells a later start which staging files a crash left.
+    handle, name = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
@@ -115,6 +117,43 @@ def _publish(temporary: Path, final: Path) -> None:
         os.replace(temporary, final)
 
 
+def remove_staging(root: Path, *, unnamed_after: float = 60.0) -> list[Path]:
+    """Remove the `.tmp-*` files that writers killed mid-save left under `root` (and its day folders).
+
+    A file whose writer is still alive is kept (a CLI may be saving into the same
+    folder); one without a process id in its name is removed once `unnamed_after`
+    seconds old. Returns the paths removed.
+    """
+    import time
+
+    removed = []
+    for path in [*Path(root).glob(".tmp-*"), *Path(root).glob("*/.tmp-*")]:
+        found = re.match(r"\.tmp-(\d+)-", path.name)
+        try:
+            if found:
+                if _alive(int(found.group(1))):
+                    continue
+            elif time.time() - path.stat().st_mtime < unnamed_after:
+                continue
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass  # gone already, or not ours to remove
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():  # this process has not started writing: the file is an earlier process's
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def save(result: Any, root: Path, **options) -> list[Path]:
     """Write `result` under `root`'s folder of the day, its recipe embedded.
 
@@ -135,16 +174,6 @@ def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
         if recipe is not None:
             return recipe
     raise ValueError(f"no studio recipe found in {path.name!r}; read_recipe takes a PNG, WAV, FLAC, MP3 or JSON written by the studio")
-
-
-# result type -> module with save(result, folder) -> paths and read(path) -> recipe | None
-SAVERS = {
-    "ImageResult": "studio.outputs.image",
-    "TextResult": "studio.outputs.text",
-    "TokenTable": "studio.outputs.text",
-    "AudioResult": "studio.outputs.audio",
-    "Transcript": "studio.outputs.transcript",
-}
 
 
 def save_in(result: Any, folder: Path, **options) -> list[Path]:

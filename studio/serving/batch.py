@@ -33,30 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.checks import MAX_SEED
+from pipelines.lora import TAG
+from studio import operations
 
 # task -> Studio method; audio_to_audio picks one by its `mode`.
-METHODS = {
-    "text_to_image": "text_to_image",
-    "image_to_image": "image_to_image",
-    "upscale": "upscale",
-    "chat": "chat",
-    "text_to_text": "text_to_text",
-    "next_token": "next_token",
-    "text_to_speech": "text_to_speech",
-    "speech_to_text": "speech_to_text",
-    "text_to_music": "text_to_music",
-    "continue_music": "continue_music",
-    "translate_speech": "translate_speech",
-}
-AUDIO_TO_AUDIO = {"continue": "continue_music", "translate": "translate_speech"}
-# Jobs run in this order of model families, so each model is loaded once per process.
-FAMILY = {
-    "text_to_image": 0, "image_to_image": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
-    "text_to_speech": 3, "translate_speech": 4, "speech_to_text": 4, "text_to_music": 5, "continue_music": 5,
-}
-FILE_FIELDS = {"image", "audio"}  # paths relative to the jobs file
+METHODS = {name: op.name for op in operations.TABLE if op.batch for name in (op.name, *op.old_names)}
+XY_OPERATIONS = ("text_to_image", "image_to_image", "inpaint", "outpaint")
+AUDIO_TO_AUDIO = {mode: op.name for mode, op in operations.endpoint_modes("audio_to_audio").items()}
+# Jobs run grouped by model family (the operation's preset section), so each model is loaded once per process.
+FAMILY = {op.name: operations.SECTIONS.index(op.section) for op in operations.TABLE}
+FILE_FIELDS = {"image", "audio", "melody", "mask"}  # paths relative to the jobs file
 BATCH_LIMIT = 4  # text-to-image jobs per batched pass
-NOT_JOB_FIELDS = {"self", "callback", "stop"}
+NOT_JOB_FIELDS = operations.PYTHON_ONLY
 
 
 @dataclass
@@ -120,8 +108,17 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
     method = getattr(studio_class, method_name, None)
     if method is None:
         raise fail(f"task {task!r} is not available in this version of the studio")
+    plot = None
+    if task == "xy_plot":  # {"task": "xy_plot", "plot": "text_to_image", "x": [...], ...the operation's settings}
+        plot = data.pop("plot", None)
+        if plot not in XY_OPERATIONS:
+            raise fail(f"field 'plot' must be one of {', '.join(XY_OPERATIONS)} for xy_plot, got {plot!r}")
+        method = getattr(studio_class, plot)
     signature = inspect.signature(method)
     parameters = {n: p for n, p in signature.parameters.items() if n not in NOT_JOB_FIELDS}
+    if plot is not None:
+        axes = inspect.signature(studio_class.xy_plot).parameters
+        parameters.update({n: axes[n] for n in ("x", "y")})
     hints = typing.get_type_hints(method)
     for name, value in data.items():
         if name not in parameters:
@@ -138,10 +135,18 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
             if not resolved.is_file():
                 raise fail(f"field {name!r}: file {data[name]!r} does not exist")
             data[name] = str(resolved)
+    for index, entry in enumerate(data.get("control") or []):  # ControlNet images: relative to the jobs file too
+        if isinstance(entry, dict) and isinstance(entry.get("image"), str):
+            resolved = (base / entry["image"]).expanduser()
+            if not resolved.is_file():
+                raise fail(f"field 'control[{index}] image': file {entry['image']!r} does not exist")
+            entry["image"] = str(resolved)
     if "seed" in parameters and data.get("seed") in (None, -1):
         # A seed from the line itself: the same on every run and in every process.
         digest = hashlib.sha256(f"{number}:{json.dumps(data, sort_keys=True)}".encode()).hexdigest()
         data["seed"] = int(digest[:8], 16) % (MAX_SEED + 1)
+    if plot is not None:
+        data["task"] = plot  # xy_plot's first argument: the operation it runs
     return Job(number, task, method_name, data)
 
 
@@ -166,7 +171,11 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         settings = {k: v for k, v in job.kwargs.items() if k not in ("prompt", "seed")}
-        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1:
+        # A LoRA applies to its own request only, a hires fix runs two passes and ControlNet another
+        # pipeline: none of them is a job for the one-pass batched call.
+        plain = (not settings.get("loras") and not TAG.search(str(job.kwargs.get("prompt", "")))
+                 and not settings.get("hires") and not settings.get("control"))
+        if job.method == "text_to_image" and settings.get("batch_size", 1) == 1 and plain:
             group = groups.setdefault(json.dumps(settings, sort_keys=True), [])
             group.append(job)
             if len(group) == BATCH_LIMIT:
@@ -174,7 +183,8 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
         else:
             units.append([job])
     units.extend(groups.values())
-    return sorted(units, key=lambda unit: (FAMILY.get(unit[0].method, 9), unit[0].line))
+    # Jobs naming another model run next to each other, so each model loads once.
+    return sorted(units, key=lambda unit: (FAMILY.get(unit[0].method, 9), str(unit[0].kwargs.get("model") or ""), unit[0].line))
 
 
 def run_batch(
@@ -184,6 +194,7 @@ def run_batch(
     preset: str | None = None,
     progress: bool = True,
     threads: int | None = None,
+    models_dir: str | os.PathLike | None = None,
 ) -> dict:
     """Run every job of `jobs_file` into `out`.
 
@@ -205,12 +216,12 @@ def run_batch(
     if state.device.type == "cpu":
         torch.set_num_threads(threads or 1)
     try:
-        return _run(jobs, Path(out), state, preset, progress)
+        return _run(jobs, Path(out), state, preset, progress, models_dir)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool) -> dict:
+def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool, models_dir=None) -> dict:
     from studio.core import Studio
 
     (out / "jobs").mkdir(parents=True, exist_ok=True)
@@ -224,7 +235,7 @@ def _run(jobs: list[Job], out: Path, state, preset: str | None, progress: bool) 
     todo = [unit for unit in todo if unit]
     state.wait_for_everyone()  # everyone has read what is already done before anyone writes
 
-    studio = Studio(preset=preset, outputs=out, device=str(state.device))
+    studio = Studio(preset=preset, outputs=out, device=str(state.device), models_dir=models_dir)
     manifest = out / f"manifest.rank{state.process_index}.jsonl"
     skipped = len(jobs) - sum(len(u) for u in todo) if state.is_main_process else 0
     counts = {"done": 0, "failed": 0, "skipped": skipped, "rank": state.process_index, "processes": state.num_processes}
@@ -270,10 +281,15 @@ def _run_unit(studio, unit: list[Job]):
 def _text_to_image_many(studio, unit: list[Job]):
     from pipelines.image import ImageToImage, TextToImage
 
-    settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed")}
+    settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed", "model")}
     settings = studio._settings("image", TextToImage.__call__, settings, siblings=(ImageToImage.__call__,))
     settings = {k: v for k, v in settings.items() if k not in ("preview_every", "callback", "batch_size")}
-    model = studio.model_ref("image")
+    from studio.library import networks
+
+    for job in unit:  # an embedding applies to its own request only: such units run job by job
+        if networks.choose(studio.library, job.kwargs["prompt"], settings.get("negative_prompt"), None).embeddings:
+            raise ValueError("an embedding is named in a batched prompt")
+    model = studio.model_ref("image", unit[0].kwargs.get("model"))
     with studio._guard("generating images"), studio._use("text_to_image", model, TextToImage.from_pretrained) as pipe:
         results = pipe.many([j.kwargs["prompt"] for j in unit], [j.kwargs["seed"] for j in unit], **settings)
     return [studio._finish(r) for r in results]

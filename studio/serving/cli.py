@@ -18,12 +18,11 @@ import typing
 from pathlib import Path
 from typing import Any
 
-# Studio methods exposed as verbs, in the order of the UI's tabs.
-OPERATIONS = [
-    "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale",
-    "text_to_speech", "speech_to_text", "text_to_music", "continue_music", "translate_speech",
-]
-SKIPPED = {"self", "callback", "stop"}
+from studio import operations
+
+# Studio methods exposed as verbs (the operations table's), in the order of the UI's tabs.
+OPERATIONS = [op.name for op in operations.TABLE if op.cli]
+SKIPPED = operations.PYTHON_ONLY
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
     _add_serve(verbs)
     _add_batch(verbs)
+    _add_models(verbs)
     for name in OPERATIONS:
         method = getattr(Studio, name, None)
         if method is not None:
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="tiny, cpu, gpu, zerogpu or a .toml path (default: $STUDIO_PRESET, else by hardware)")
+    parser.add_argument("--models-dir", help="models folder in AUTOMATIC1111's layout (default: $STUDIO_MODELS, else ./models)")
 
 
 def _add_serve(verbs) -> None:
@@ -73,6 +74,8 @@ def _add_serve(verbs) -> None:
     serve.add_argument("--concurrency", type=int, default=1, help="generations run at once on the device (default 1)")
     serve.add_argument("--queue-size", type=int, default=64, help="requests waiting at most; more are refused (default 64)")
     serve.add_argument("--max-file-size", default="50mb", help="largest upload accepted (default 50mb)")
+    serve.add_argument("--mcp", action=argparse.BooleanOptionalAction, default=True,
+                       help="serve the operations as MCP tools at /gradio_api/mcp/ (default on; off with a login)")
     serve.set_defaults(handler=_serve)
 
 
@@ -80,8 +83,8 @@ def _serve(args) -> None:
     from studio.core import Studio
     from studio.serving.serve import launch
 
-    launch(Studio(preset=args.preset), host=args.host, port=args.port, concurrency=args.concurrency,
-           queue_size=args.queue_size, max_file_size=args.max_file_size)
+    launch(Studio(preset=args.preset, models_dir=args.models_dir), host=args.host, port=args.port,
+           concurrency=args.concurrency, queue_size=args.queue_size, max_file_size=args.max_file_size, mcp=args.mcp)
 
 
 def _add_batch(verbs) -> None:
@@ -99,11 +102,34 @@ def _add_batch(verbs) -> None:
 def _batch(args) -> None:
     from studio.serving.batch import run_batch
 
-    counts = run_batch(args.jobs, args.out, preset=args.preset, progress=not args.no_progress, threads=args.threads)
+    counts = run_batch(args.jobs, args.out, preset=args.preset, progress=not args.no_progress, threads=args.threads,
+                       models_dir=args.models_dir)
     who = f"batch [process {counts['rank']}]" if counts["processes"] > 1 else "batch"
     print(f"{who}: {counts['done']} done, {counts['failed']} failed, {counts['skipped']} already done", file=sys.stderr)
     if counts["failed"]:
         raise SystemExit(1)
+
+
+def _add_models(verbs) -> None:
+    from studio.library.catalog import FOLDERS
+
+    models = verbs.add_parser("models", help="list the models each task can use (preset, Hugging Face cache, models folder)")
+    _common(models)
+    models.add_argument("task", nargs="?", help=f"one of {', '.join(FOLDERS)} (default: all)")
+    models.add_argument("--json", action="store_true", help="one JSON object per line")
+    models.set_defaults(handler=_models)
+
+
+def _models(args) -> None:
+    from studio.core import Studio
+
+    rows = Studio(preset=args.preset, models_dir=args.models_dir).list_models(args.task)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            marks = ("*" if row["default"] else " ") + ("" if row["downloaded"] else " (not downloaded)")
+            print(f"{row['task']:<11} {row['source']:<6} {row['name']}{marks}")
 
 
 def _add_operation(verbs, name: str, method) -> None:
@@ -116,6 +142,10 @@ def _add_operation(verbs, name: str, method) -> None:
         if parameter.name in SKIPPED:
             continue
         kind = _plain_type(hints.get(parameter.name, str))
+        if kind is bool and str in typing.get_args(hints.get(parameter.name)):  # e.g. timestamps: true|false|word
+            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_bool_or_text,
+                              metavar="true|false|TEXT")
+            continue
         if parameter.default is inspect.Parameter.empty:
             verb.add_argument(parameter.name, type=_converter(kind), metavar=parameter.name.upper())
         elif kind is bool:
@@ -141,6 +171,11 @@ def _converter(kind: Any):
     return str
 
 
+def _bool_or_text(text: str) -> bool | str:
+    """"true"/"false" as booleans, any other word as itself (the operation checks it)."""
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
 def _json_or_text(text: str) -> Any:
     """A JSON list/object, or plain text when it does not parse as one."""
     try:
@@ -153,7 +188,7 @@ def _json_or_text(text: str) -> Any:
 def _run_operation(name: str, method, args) -> None:
     from studio.core import Studio
 
-    studio = Studio(preset=args.preset, outputs=args.out)
+    studio = Studio(preset=args.preset, outputs=args.out, models_dir=args.models_dir)
     names = [p for p in inspect.signature(method).parameters if p not in SKIPPED]
     values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     result = getattr(studio, name)(**values)

@@ -22,16 +22,18 @@ class AudioTasks(StudioBase):
         speaking_rate: float | None = None,
         pause: float | None = None,
         seed: int | None = None,
+        model: str | None = None,
     ):
         """Speech reading `text`, as an AudioResult (float32, the voice's rate, 16 kHz for MMS-TTS).
 
         `language`: a code of the preset's voices ("en", "fr"; default: the first one).
         Long text is read sentence by sentence with `pause` seconds between them.
         `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
+        `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
         """
         from pipelines.speech import TextToSpeech
 
-        language, model = self._voice(language)
+        language, model = self._voice(language, model)
         settings = self._settings(
             "speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause, seed=seed)
         )
@@ -46,22 +48,28 @@ class AudioTasks(StudioBase):
         *,
         task: str | None = None,
         language: str | None = None,
-        timestamps: bool | None = None,
+        timestamps: bool | str | None = None,
         batch_size: int | None = None,
+        vad: bool | None = None,
+        model: str | None = None,
     ):
         """The words spoken in `audio` (at most 10 minutes), as a Transcript (.text, .segments, .to_srt(), .to_vtt()).
 
         `task`: transcribe | translate (into English). `language`: "auto" (detected on
-        the first 30 s with sound) or a code ("en", "fr", ...). Audio over 30 s is cut into
-        windows decoded `batch_size` at a time. Silence gives an empty transcript.
+        the first 30 s with sound) or a code ("en", "fr", ...). `timestamps`: true (segments),
+        false (one segment a window) or "word" (also each word's times, `.words`, in the JSON
+        and as VTT cue timestamps). `vad` (default on): Silero
+        VAD finds the speech, pauses are skipped and windows of at most 30 s end in them;
+        off: windows end at the quietest moment. Windows are decoded `batch_size` at a
+        time. Silence gives an empty transcript.
         """
         from pipelines.transcribe import SpeechToText
 
-        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size, vad=vad)
         settings = self._settings("transcribe", SpeechToText.__call__, given)
         with (
             self._guard("transcribing"),
-            self._use("speech_to_text", self.model_ref("transcribe"), SpeechToText.from_pretrained) as whisper,
+            self._use("speech_to_text", self.model_ref("transcribe", model), SpeechToText.from_pretrained) as whisper,
         ):
             return self._finish(whisper(audio, **settings))
 
@@ -74,17 +82,27 @@ class AudioTasks(StudioBase):
         temperature: float | None = None,
         top_k: int | None = None,
         seed: int | None = None,
+        melody=None,
+        model: str | None = None,
     ):
         """`duration` seconds (at most 120) of music after `prompt`, as an AudioResult.
 
         Past MusicGen's 30 s window the music is continued window by window.
         `guidance` 1 turns classifier-free guidance off. Stereo models give (samples, 2).
+        `melody` (audio: a hummed, whistled or played tune) makes the preset's MusicGen
+        Melody play that tune in the style of `prompt` (at most 30 s).
         """
         from pipelines.music import TextToMusic
 
         given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
         settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,))
-        with self._guard("writing music"), self._music() as music:
+        if melody is not None:
+            from pipelines.melody import MelodyToMusic
+
+            model = self.model_ref("melody", model)
+            with self._guard("writing music"), self._use("text_to_music_melody", model, MelodyToMusic.from_pretrained) as music:
+                return self._finish(music(prompt, melody=melody, **settings))
+        with self._guard("writing music"), self._music(model) as music:
             return self._finish(music(prompt, **settings))
 
     def continue_music(
@@ -98,6 +116,7 @@ class AudioTasks(StudioBase):
         top_k: int | None = None,
         seed: int | None = None,
         keep_prompt: bool | None = None,
+        model: str | None = None,
     ):
         """`duration` more seconds of `audio`, steered by `prompt` (may be empty), as an AudioResult.
 
@@ -115,7 +134,7 @@ class AudioTasks(StudioBase):
             keep_prompt=keep_prompt,
         )
         settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,))
-        with self._guard("continuing music"), self._music() as music:
+        with self._guard("continuing music"), self._music(model) as music:
             return self._finish(music.continue_audio(audio, prompt, **settings))
 
     def translate_speech(
@@ -126,17 +145,18 @@ class AudioTasks(StudioBase):
         speaking_rate: float | None = None,
         pause: float | None = None,
         seed: int | None = None,
+        model: str | None = None,
     ):
         """`audio`'s speech said again in `language` (a voice of the preset), as an AudioResult.
 
         Into English, Whisper translates directly (its translate task). Into another
         language, Whisper transcribes; the text is kept if it is already in that
         language, else the text model translates it (`text_to_text`, mode translate).
-        The recipe holds the transcript and the text spoken.
+        The recipe holds the transcript and the text spoken. `model`: the voice that speaks.
         """
         from pipelines.speech import TextToSpeech, check_settings
 
-        target, _ = self._voice(language)
+        target, _ = self._voice(language, model)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
         # The voice's settings are checked now, not after Whisper and the text model have run.
         voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause))
@@ -150,7 +170,7 @@ class AudioTasks(StudioBase):
             text, translator = self._translate_text(text, target, seed)
             if not text:
                 raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
-        spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed)
+        spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed, model=model)
         if translator:
             spoken.params["translate_model"] = translator
         spoken.params.update(
@@ -161,18 +181,21 @@ class AudioTasks(StudioBase):
         )
         return spoken
 
-    def _voice(self, language: str | None) -> tuple[str, str]:
-        """The language code and the model of its voice; unknown languages list the preset's."""
+    def _voice(self, language: str | None, model: str | None = None) -> tuple[str, str]:
+        """The language code and the model of its voice (`model` when given); unknown languages list the preset's."""
         voices = self.preset.voices()
+        if model not in (None, ""):
+            code = language or next(iter(voices), "en")
+            return checks.text("language", code, max_chars=32), self.model_ref("speech", model)
         if not voices:
             raise ValueError(f'preset {self.preset.name!r} has no voices; add [speech.voices] en = "model id"')
         code = next(iter(voices)) if language in (None, "") else checks.choice("language", language, voices)
         return code, self.model_ref("speech", voices[code])
 
-    def _music(self):
+    def _music(self, model: str | None = None):
         from pipelines.music import TextToMusic
 
-        return self._use("text_to_music", self.model_ref("music"), TextToMusic.from_pretrained)
+        return self._use("text_to_music", self.model_ref("music", model), TextToMusic.from_pretrained)
 
     def _translate_text(self, text: str, target: str, seed: int | None) -> tuple[str, str]:
         """`text` in `target` by the text model, and that model's name."""

@@ -24,6 +24,7 @@ class TextTasks(StudioBase):
         max_new_tokens: int | None = None,
         repetition_penalty: float | None = None,
         seed: int | None = None,
+        model: str | None = None,
         stop=None,
     ):
         """The assistant's reply to a conversation, as a TextResult.
@@ -38,8 +39,8 @@ class TextTasks(StudioBase):
         given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
                      max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
         settings = self._text_settings("chat", given)
-        with self._language_model("chatting") as model:
-            return self._finish(model.chat(messages, **settings))
+        with self._language_model("chatting", model) as lm:
+            return self._finish(lm.chat(messages, **settings))
 
     def stream_chat(
         self,
@@ -52,6 +53,7 @@ class TextTasks(StudioBase):
         max_new_tokens: int | None = None,
         repetition_penalty: float | None = None,
         seed: int | None = None,
+        model: str | None = None,
         stop=None,
     ):
         """The reply of `chat`, as an iterator of text pieces while they are generated.
@@ -71,8 +73,8 @@ class TextTasks(StudioBase):
         settings["stop"] = lambda: leaving.is_set() or bool(asked and asked())
 
         def reply():
-            with self._language_model("chatting") as model:
-                stream = model.chat(messages, stream=True, **settings)
+            with self._language_model("chatting", model) as lm:
+                stream = lm.chat(messages, stream=True, **settings)
                 yield from stream
             return self._finish(stream.result)
 
@@ -91,6 +93,7 @@ class TextTasks(StudioBase):
         max_new_tokens: int | None = None,
         repetition_penalty: float | None = None,
         seed: int | None = None,
+        model: str | None = None,
         stop=None,
     ):
         """`text` continued, rewritten, summarized or translated, as a TextResult.
@@ -104,10 +107,10 @@ class TextTasks(StudioBase):
         given = dict(mode=mode, target_language=target_language, instruction=instruction, temperature=temperature, top_p=top_p,
                      top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
         settings = self._text_settings("text_to_text", given)
-        with self._language_model("transforming text") as model:
-            return self._finish(model.text_to_text(text, **settings))
+        with self._language_model("transforming text", model) as lm:
+            return self._finish(lm.text_to_text(text, **settings))
 
-    def next_token(self, text: str, *, top_k: int | None = None, append: str | None = None):
+    def next_token(self, text: str, *, top_k: int | None = None, append: str | None = None, model: str | None = None):
         """The `top_k` most likely next tokens of `text`: [(token, probability), ...], most likely first.
 
         Computed from the model's logits; the top row is the token greedy decoding
@@ -118,8 +121,8 @@ class TextTasks(StudioBase):
         settings = self._text_settings("next_token", dict(top_k=top_k, append=append))
         if top_k is None:
             settings.pop("top_k", None)  # the preset's top_k is the sampling one, not the table's size
-        with self._language_model("predicting the next token") as model:
-            return self._finish(model.next_token(text, **settings))
+        with self._language_model("predicting the next token", model) as lm:
+            return self._finish(lm.next_token(text, **settings))
 
     def _text_settings(self, operation: str, given: dict):
         """`_settings` for one of the language model's operations; they share [text.defaults]."""
@@ -130,12 +133,13 @@ class TextTasks(StudioBase):
         return self._settings("text", call, given, siblings=siblings)
 
     @contextmanager
-    def _language_model(self, doing: str):
-        """The preset's language model, held for one call; out of memory while `doing` becomes a clear error."""
+    def _language_model(self, doing: str, model: str | None = None):
+        """`model` (default: the preset's language model), held for one call; out of memory while `doing` becomes a clear error."""
         from pipelines.text import LanguageModel
 
-        with self._guard(doing), self._use("text", self.model_ref("text"), LanguageModel.from_pretrained, language_model=True) as model:
-            yield model
+        loaded = self.model_ref("text", model)
+        with self._guard(doing), self._use("text", loaded, LanguageModel.from_pretrained) as lm:
+            yield lm
 
 
 def _in_own_thread(reply: Callable[[], Generator], leaving: threading.Event) -> Generator:

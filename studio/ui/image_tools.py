@@ -8,6 +8,7 @@ from studio.ui import examples
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Radio, Slider, default
 from studio.ui.i18n import t
+from studio.ui.model_picker import client_model, model_dropdown
 from studio.ui.parts import TabParts
 from studio.ui.zerogpu import gpu_task
 
@@ -43,6 +44,7 @@ def upscale_section(studio, gpu: dict) -> TabParts:
             image = Image(label=t("up_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
             scale = Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
             tile = Slider(32, 1024, step=32, value=default(studio, "upscale", Upscaler.__call__, "tile"), label=t("up_tile"))
+            model = model_dropdown(studio, "upscale")
             run = gr.Button(t("up_run"), variant="primary")
             gr.Examples([[examples.landscape()]], inputs=[image])
         with gr.Column():
@@ -51,12 +53,12 @@ def upscale_section(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(60)
-    def upscale(image, scale, tile, progress=gr.Progress()):
+    def upscale(image, scale, tile, model=None, progress=gr.Progress()):
         progress(0.1, desc="upscaling")
-        output = studio.upscale(image, scale, tile=tile)
+        output = studio.upscale(image, scale, tile=tile, model=client_model(model))
         return str(studio.save(output)[0]), output.params
 
-    run.click(upscale, [image, scale, tile], [result, recipe], api_name="upscale", **gpu)
+    run.click(upscale, [image, scale, tile, model], [result, recipe], api_name="upscale", **gpu)
     return TabParts("image_to_image", ("upscale",), {"image": image, "scale": scale, "tile": tile}, {"image": result})
 
 

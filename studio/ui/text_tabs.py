@@ -15,9 +15,11 @@ import threading
 import gradio as gr
 
 from studio.ui.errors import guard
-from studio.ui.fields import Number, Slider, default
+from studio.ui.fields import File, Number, Slider, default
 from studio.ui.i18n import t
+from studio.ui.model_picker import client_model, model_dropdown
 from studio.ui.parts import TabParts
+from studio.ui.streaming import waiting
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -87,6 +89,8 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     stops: dict[str, threading.Event] = {}  # session -> its running reply's stop request
     with gr.Tab(t("tab_chat"), id="chat"):
         chatbot = gr.Chatbot(label=t("txt_conversation"), height=460, buttons=["copy", "copy_all"])
+        # The reply's notices ("reached max_new_tokens") stay with the conversation, not in a toast over every tab.
+        notice = gr.Markdown("", elem_classes="chat-notice")
         # The conversation as plain {"role", "content"} messages: what the API takes and gives back.
         history = gr.JSON(value=[], visible=False, label=t("txt_history"))
         with gr.Row():
@@ -99,9 +103,10 @@ def chat_tab(studio, gpu: dict) -> TabParts:
             system_prompt = gr.Textbox(label=t("txt_system"), value=default(studio, "text", LanguageModel.chat, "system_prompt", ""),
                                        placeholder="You are a helpful assistant. Answer briefly.", lines=2)
             sampling = _sampling(studio, LanguageModel.chat)
+            model = model_dropdown(studio, "text")
         with gr.Accordion(t("txt_files"), open=False), gr.Row():
             saved = gr.File(label=t("txt_saved"), interactive=False)
-            load = gr.File(label=t("txt_load"), file_types=[".json"], type="filepath")
+            load = File(label=t("txt_load"), file_types=[".json"], type="filepath")
             recipe = gr.JSON(label=t("txt_recipe"), open=False)
         gr.Examples([["Bonjour ! Qui es-tu ?"], ["Explain diffusion models in two sentences."]], inputs=[message])
 
@@ -109,6 +114,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
         """Stream the reply to `shown` (the conversation so far) into the chatbot, then save it."""
         session = request.session_hash if request else ""
         halt = threading.Event()
+        settings["model"] = client_model(settings.get("model"))
         stream = studio.stream_chat(shown, stop=halt, **settings)  # bad input raises here, before anything shows
         stops[session] = halt
         try:
@@ -119,8 +125,6 @@ def chat_tab(studio, gpu: dict) -> TabParts:
                 yield [*shown, {"role": "assistant", "content": text}], gr.skip(), gr.skip(), gr.skip()
             result = stream.result
             paths = studio.save(result)
-            for notice in result.params.get("notices", []):
-                gr.Info(notice)
             conversation = [*shown, {"role": "assistant", "content": result.text}]
             yield conversation, conversation, result.params, str(paths[0])
         finally:
@@ -131,18 +135,18 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     @guard
     @gpu_task(90)
     def chat(message, history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
-             request: gr.Request):
+             model, request: gr.Request):
         shown = [*_history(history), {"role": "user", "content": message}]
         yield from reply(shown, request, system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
-                         max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed)
+                         max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, model=model)
 
     @guard
     @gpu_task(90)
-    def again(history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
+    def again(history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed, model,
               request: gr.Request):
         yield from reply(_without_reply(history), request, system_prompt=system_prompt, temperature=temperature,
                          top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-                         repetition_penalty=repetition_penalty, seed=seed)
+                         repetition_penalty=repetition_penalty, seed=seed, model=model)
 
     def take_back(history):
         shown = _without_reply(history)
@@ -161,20 +165,28 @@ def chat_tab(studio, gpu: dict) -> TabParts:
         return [m for m in messages if m["role"] != "system"], system
 
     private = {"api_visibility": "private"}
-    settings = [system_prompt, *sampling]
+    settings = [system_prompt, *sampling, model]
     outputs = [chatbot, history, recipe, saved]
-    send.click(chat, [message, history, *settings], outputs, api_name="chat", **gpu)
-    message.submit(chat, [message, history, *settings], outputs, **private, **gpu)
-    for trigger in (send.click, message.submit):  # registered after the reply, which has read the message by then
+    replies = [send.click(chat, [message, history, *settings], outputs, api_name="chat", **gpu),
+               message.submit(chat, [message, history, *settings], outputs, **private, **gpu),
+               retry.click(again, [history, *settings], outputs, **private, **gpu)]
+    for reply_event in replies:
+        reply_event.success(_notices, recipe, notice, queue=False, **private)
+    for trigger in (send.click, message.submit, retry.click):  # registered after the reply, which has read its inputs by then
+        trigger(lambda: "", None, notice, queue=False, **private)
+    for trigger in (send.click, message.submit):
         trigger(lambda: "", None, message, queue=False, **private)
     stop.click(request_stop, None, None, queue=False, **private)
-    retry.click(again, [history, *settings], outputs, **private, **gpu)
     undo.click(take_back, history, [history, message], queue=False, **private)
     clear.click(lambda: ([], None, None), None, [history, recipe, saved], queue=False, **private)
     load.upload(reload, load, [history, system_prompt], queue=False, **private)
     history.change(lambda messages: messages, history, chatbot, queue=False, **private)  # undo, clear, reload, restore
-    inputs = dict(zip(["messages", "system_prompt", *SAMPLING], [history, *settings], strict=True))
+    inputs = dict(zip(["messages", "system_prompt", *SAMPLING, "model"], [history, *settings], strict=True))
     return TabParts("chat", ("chat",), {**inputs, "message": message}, {"conversation": history})
+
+
+def _notices(recipe) -> str:
+    return "\n".join(f"ⓘ {notice}" for notice in (recipe or {}).get("notices", []))
 
 
 def _history(history) -> list:
@@ -227,9 +239,12 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
                                               value=default(studio, "text", call, "target_language"), label=t("txt_language"),
                                               allow_custom_value=True)
                 instruction = gr.Textbox(label=t("txt_instruction"), value="", placeholder="in a formal tone")
-                run = gr.Button(t("txt_run"), variant="primary")
+                with gr.Row():
+                    run = gr.Button(t("txt_run"), variant="primary", scale=3)
+                    stop_text = gr.Button(t("txt_stop"), variant="stop", scale=1)
                 with gr.Accordion(t("txt_settings"), open=False):
                     sampling = _sampling(studio, call)
+                    model = model_dropdown(studio, "text")
                 gr.Examples([["L'intelligence artificielle générative crée de nouvelles données à partir d'exemples.",
                               "summarize"], ["Un renard roux court dans la neige.", "translate"]], inputs=[text, mode])
             with gr.Column():
@@ -249,41 +264,43 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
     @guard
     @gpu_task(90)
     def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
-                     repetition_penalty, seed, progress=gr.Progress()):
+                     repetition_penalty, seed, model=None, progress=gr.Progress()):
         progress(0, desc="generating")
-        result = studio.text_to_text(text, mode=mode, target_language=target_language, instruction=instruction,
-                                     temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-                                     repetition_penalty=repetition_penalty, seed=seed)
+        result = yield from waiting(lambda: studio.text_to_text(
+            text, mode=mode, target_language=target_language, instruction=instruction, temperature=temperature,
+            top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed,
+            model=client_model(model)), 2)
         studio.save(result)
-        return result.text, result.params
+        yield result.text, result.params
 
     @guard
     @gpu_task(30)
-    def next_token(text, top_k):
-        found = studio.next_token(text, top_k=top_k)
+    def next_token(text, top_k, model=None):
+        found = studio.next_token(text, top_k=top_k, model=client_model(model))
         studio.save(found)
         return _table(found)
 
     # Steps are not saved: a walk is many clicks; "Predict" saves the table of where it got to.
     @guard
     @gpu_task(30)
-    def step(text, top_k, shown, event: gr.SelectData):
-        found = studio.next_token(text, top_k=top_k, append=shown.get(event.value, ""))
+    def step(text, top_k, shown, model, event: gr.SelectData):
+        found = studio.next_token(text, top_k=top_k, append=shown.get(event.value, ""), model=client_model(model))
         return found.params["text"], *_table(found)
 
     @guard
     @gpu_task(30)
-    def most_likely(text, top_k):
-        best = studio.next_token(text, top_k=1)[0][0]
-        found = studio.next_token(text, top_k=top_k, append=best)
+    def most_likely(text, top_k, model):
+        best = studio.next_token(text, top_k=1, model=client_model(model))[0][0]
+        found = studio.next_token(text, top_k=top_k, append=best, model=client_model(model))
         return found.params["text"], *_table(found)
 
-    inputs = [text, mode, target_language, instruction, *sampling]
-    run.click(text_to_text, inputs, [output, recipe], api_name="text_to_text", **gpu)
-    show.click(next_token, [prefix, rows], [table, choices], api_name="next_token", **gpu)
-    prefix.submit(next_token, [prefix, rows], [table, choices], api_visibility="private", **gpu)
-    table.select(step, [prefix, rows, choices], [prefix, table, choices], api_visibility="private", **gpu)
-    greedy.click(most_likely, [prefix, rows], [prefix, table, choices], api_visibility="private", **gpu)
-    names = ["text", "mode", "target_language", "instruction", *SAMPLING]
+    inputs = [text, mode, target_language, instruction, *sampling, model]
+    generating = run.click(text_to_text, inputs, [output, recipe], api_name="text_to_text", **gpu)
+    stop_text.click(None, None, None, cancels=[generating], queue=False, api_visibility="private")
+    show.click(next_token, [prefix, rows, model], [table, choices], api_name="next_token", **gpu)
+    prefix.submit(next_token, [prefix, rows, model], [table, choices], api_visibility="private", **gpu)
+    table.select(step, [prefix, rows, choices, model], [prefix, table, choices], api_visibility="private", **gpu)
+    greedy.click(most_likely, [prefix, rows, model], [prefix, table, choices], api_visibility="private", **gpu)
+    names = ["text", "mode", "target_language", "instruction", *SAMPLING, "model"]
     return [TabParts("text_to_text", ("text_to_text",), dict(zip(names, inputs, strict=True)), {"text": output}),
             TabParts("text_to_text", ("next_token",), {"text": prefix, "top_k": rows})]
