@@ -28,6 +28,7 @@ MODEL_KINDS = {
     "text_to_speech": "text_to_speech",
     "speech_to_text": "speech_to_text",
     "text_to_music": "music",
+    "text_to_music_melody": "music",
     "upscale": "upscale",
 }
 

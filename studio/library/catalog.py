@@ -45,6 +45,7 @@ TASK_ALIASES = {
     "text_to_image": "image", "image_to_image": "image", "vae_latents": "image", "chat": "text", "text_to_text": "text",
     "next_token": "text", "text_to_speech": "speech", "translate_speech": "speech", "speech_to_text": "transcribe",
     "text_to_music": "music", "continue_music": "music", "loras": "lora", "embedding": "embeddings",
+    "melody": "music",  # the preset's [melody] model (MusicGen Melody) lives with the music models
 }
 WEIGHT_SUFFIX = ".safetensors"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")

@@ -29,7 +29,7 @@ from studio.tiny.musicgen import (
     _NUM_CODEBOOKS,
     _SAMPLING_RATE,
     _UPSAMPLING_RATIOS,
-    _t5_tokenizer,
+    t5_tokenizer,
 )
 
 # facebook/musicgen-melody's preprocessor_config.json
@@ -51,7 +51,7 @@ FEATURES = {
 
 def build(folder: Path) -> None:
     torch.manual_seed(0)
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     text_encoder = T5Config(
         vocab_size=len(tokenizer),
         d_model=16,
