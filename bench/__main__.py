@@ -1,4 +1,6 @@
-"""`python -m bench [--quick]`: run every benchmark and rewrite BENCHMARKS.md.
+"""`python -m bench [--quick | --gpu]`: run every benchmark and rewrite BENCHMARKS.md.
+
+--gpu: every operation on CUDA (bench/gpu.py), into BENCHMARKS.md's GPU section only.
 
 --quick: the tiny models only (under 3 minutes), written to bench/results/quick.md.
 Without it, the image, text and audio figures use random-weight models of the
@@ -27,6 +29,7 @@ SUITES = {
     "bench.memory": ("Memory budget", False),
     "bench.coldstart": ("Cold start", False),
     "bench.batch": ("Batch", False),
+    "bench.formats": ("Number formats and previews", True),
 }
 
 
@@ -50,12 +53,18 @@ def real_preset() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="tiny models only, a few minutes")
-    parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch)")
+    parser.add_argument("--gpu", action="store_true", help="every operation on CUDA in under 4 minutes, into the GPU "
+                        "section of BENCHMARKS.md (without CUDA: says so, exits 0)")
+    parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch formats)")
     parser.add_argument("--output", help="where the table goes (default: BENCHMARKS.md for a full run, "
                         "bench/results/quick.md for --quick, so a quick run never replaces the full table)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if args.gpu:
+        from bench import gpu
+
+        sys.exit(gpu.main(Path(args.output or ROOT / "BENCHMARKS.md")))
     preset = "tiny" if args.quick else real_preset()
     sections = []
     for module_name, (title, sized) in SUITES.items():
@@ -74,7 +83,9 @@ def main() -> None:
     command = "python -m bench" + (" --quick" if args.quick else "")
     output = Path(args.output or (ROOT / "bench" / "results" / "quick.md" if args.quick else ROOT / "BENCHMARKS.md"))
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(sections, command, args.quick), encoding="utf-8")
+    from bench.gpu import kept_section
+
+    output.write_text(render(sections, command, args.quick, kept_section(output)), encoding="utf-8")
     print(f"wrote {output}", file=sys.stderr)
 
 
@@ -86,7 +97,7 @@ def format_row(item: dict) -> str:
     return f"{item['name']}: {item.get('note', '')}"
 
 
-def render(sections, command: str, quick: bool) -> str:
+def render(sections, command: str, quick: bool, gpu_section: str = "") -> str:
     import diffusers
     import gradio
     import torch
@@ -105,24 +116,29 @@ def render(sections, command: str, quick: bool) -> str:
                         "tiny tokenizers; the upscaler and the budget cycle use the tiny models."),
         "- Each timing alternates the studio and the raw library call in one process; medians with their "
         "spread (min-max over the runs). A ratio below 1 is within noise of equal.",
-        "- GPU figures: still missing (no GPU was available to this run).",
+        "- GPU figures: " + ("the GPU section below, from `python -m bench --gpu`." if gpu_section else
+                             "still missing: `python -m bench --gpu` on a machine with CUDA writes them."),
         "",
     ]
     for title, rows in sections:
-        lines += [f"## {title}", "", "| Measure | Studio | Raw | Ratio | Target / note |", "|---|---|---|---|---|"]
-        for item in rows:
-            note = " ".join(x for x in (item.get("target", "") and f"target {item['target']}", item.get("note", "")) if x)
-            if "ratio" in item:
-                unit = item["unit"]
-                studio = f"{item['studio']:.4f} {unit} ({item['studio_spread'][0]:.4f}-{item['studio_spread'][1]:.4f})"
-                raw = f"{item['raw']:.4f} {unit} ({item['raw_spread'][0]:.4f}-{item['raw_spread'][1]:.4f})"
-                lines.append(f"| {item['name']} | {studio} | {raw} | **{item['ratio']:.3f}** | {note} |")
-            elif "value" in item:
-                lines.append(f"| {item['name']} | | | **{item['value']:.3f} {item['unit']}** | {note} |")
-            else:
-                lines.append(f"| {item['name']} | | | | {note} |")
-        lines.append("")
-    return "\n".join(lines)
+        lines += [f"## {title}", "", *format_table(rows), ""]
+    return "\n".join(lines) + ("\n" + gpu_section if gpu_section else "")
+
+
+def format_table(rows: list[dict]) -> list[str]:
+    lines = ["| Measure | Studio | Raw | Ratio | Target / note |", "|---|---|---|---|---|"]
+    for item in rows:
+        note = " ".join(x for x in (item.get("target", "") and f"target {item['target']}", item.get("note", "")) if x)
+        if "ratio" in item:
+            unit = item["unit"]
+            studio = f"{item['studio']:.4f} {unit} ({item['studio_spread'][0]:.4f}-{item['studio_spread'][1]:.4f})"
+            raw = f"{item['raw']:.4f} {unit} ({item['raw_spread'][0]:.4f}-{item['raw_spread'][1]:.4f})"
+            lines.append(f"| {item['name']} | {studio} | {raw} | **{item['ratio']:.3f}** | {note} |")
+        elif "value" in item:
+            lines.append(f"| {item['name']} | | | **{item['value']:.3f} {item['unit']}** | {note} |")
+        else:
+            lines.append(f"| {item['name']} | | | | {note} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.common import side_by_side, value_row
+from bench.common import raw_format, side_by_side, value_row
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
@@ -31,7 +31,7 @@ def transcription(studio, *, minutes: float, runs: int) -> list[dict]:
 
     model = studio.model_ref("transcribe")
     processor = WhisperProcessor.from_pretrained(model)
-    raw = WhisperForConditionalGeneration.from_pretrained(model, use_safetensors=True).eval()
+    raw = WhisperForConditionalGeneration.from_pretrained(model, use_safetensors=True, **raw_format(studio, "speech_to_text")).eval()
     audio = _long_input(minutes)
     cuts = windows(audio, 16_000, processor.feature_extractor.n_samples)
     first = studio.speech_to_text((16_000, audio), batch_size=8)  # loads the model, fixes the language
@@ -48,7 +48,7 @@ def transcription(studio, *, minutes: float, runs: int) -> list[dict]:
             features = processor(audio[window.start : window.end], sampling_rate=16_000, return_tensors="pt")
             with torch.no_grad():
                 ids = raw.generate(
-                    features.input_features,
+                    features.input_features.to(raw.dtype),
                     return_timestamps=True,
                     task="transcribe",
                     language=first.language,
@@ -83,7 +83,7 @@ def speech(studio, *, runs: int) -> dict:
     voices = studio.preset.voices()
     model = studio.model_ref("speech", voices[next(iter(voices))])
     tokenizer = VitsTokenizer.from_pretrained(model)
-    raw = VitsModel.from_pretrained(model, use_safetensors=True).eval()
+    raw = VitsModel.from_pretrained(model, use_safetensors=True, **raw_format(studio, "text_to_speech")).eval()
     studio.text_to_speech(SENTENCE, seed=1)
 
     def raw_call():
@@ -106,7 +106,7 @@ def music(studio, *, seconds: float, runs: int) -> dict:
 
     model = studio.model_ref("music")
     processor = AutoProcessor.from_pretrained(model)
-    raw = MusicgenForConditionalGeneration.from_pretrained(model, use_safetensors=True).eval()
+    raw = MusicgenForConditionalGeneration.from_pretrained(model, use_safetensors=True, **raw_format(studio, "music")).eval()
     tokens = round(seconds * raw.config.audio_encoder.frame_rate) + raw.config.decoder.num_codebooks - 1
     studio.text_to_music("calm piano", duration=seconds, seed=1)
 

@@ -59,3 +59,24 @@ def rss_bytes() -> int:
     import os
 
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def raw_format(studio, kind: str) -> dict:
+    """`from_pretrained` keywords loading a raw model in the number format the studio picked for `kind`.
+
+    So "studio / raw" measures the studio's overhead, not a format change; int8 (language
+    models) loads float32 here and is quantized by `raw_int8`.
+    """
+    import torch
+
+    name = studio.dtype(kind)
+    return {"dtype": torch.float32 if name == "int8" else getattr(torch, name)}
+
+
+def raw_int8(studio, model):
+    """`model` with int8 weights where the studio runs its language model so (torch dynamic quantization)."""
+    import torch
+
+    if studio.dtype("language_model") != "int8":
+        return model
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

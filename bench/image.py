@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from bench.common import side_by_side, timed, value_row
+from bench.common import raw_format, side_by_side, timed, value_row
 
 
 def overhead(studio, *, size: int, steps: int, guidance: float, runs: int) -> dict:
@@ -15,7 +15,10 @@ def overhead(studio, *, size: int, steps: int, guidance: float, runs: int) -> di
     from diffusers import StableDiffusionPipeline
 
     model = studio.model_ref("image")
-    raw = StableDiffusionPipeline.from_pretrained(model, use_safetensors=True)
+    raw = StableDiffusionPipeline.from_pretrained(model, use_safetensors=True, **raw_format(studio, "diffusion"))
+    if raw.dtype == torch.bfloat16:  # as the studio lays it out (pipelines.devices.fast_layout)
+        raw.unet.to(memory_format=torch.channels_last)
+        raw.vae.to(memory_format=torch.channels_last)
     raw.set_progress_bar_config(disable=True)
     prompt = "a red fox in the snow"
 

@@ -17,7 +17,7 @@ import statistics
 import threading
 import time
 
-from bench.common import row, side_by_side
+from bench.common import raw_format, raw_int8, row, side_by_side
 
 MESSAGES = [{"role": "user", "content": "Bonjour, comment allez-vous aujourd'hui ?"}]
 DECK = "Je suis allé voir Emilie. C'est une"
@@ -26,11 +26,12 @@ DECK = "Je suis allé voir Emilie. C'est une"
 class Raw:
     """The same model loaded with plain transformers, called as a script would."""
 
-    def __init__(self, folder: str, settings: dict):
+    def __init__(self, folder: str, settings: dict, studio):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True).eval()
+        loaded = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True, **raw_format(studio, "language_model"))
+        self.model = raw_int8(studio, loaded.eval())  # in the studio's format
         self.inputs = self.tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         self.kwargs = {"do_sample": True, "temperature": settings["temperature"], "top_p": settings["top_p"],
                        "top_k": settings["top_k"], "max_new_tokens": settings["max_new_tokens"], "repetition_penalty": 1.0}
@@ -129,7 +130,7 @@ def run(quick: bool, preset: str = "tiny", real_size: bool = False) -> list[dict
     studio = Studio(preset=preset)
     runs = 3 if real_size else (5 if quick else 9)
     settings = {"seed": 1, "temperature": 0.7, "top_p": 0.9, "top_k": 50, "max_new_tokens": 32 if real_size else 64}
-    raw = Raw(studio.model_ref("text"), settings)
+    raw = Raw(studio.model_ref("text"), settings, studio)
     rows = streaming(studio, raw, settings, runs)
     rows.append(whole_reply(studio, raw, settings, runs))
     rows.append(next_token(studio, raw, runs))

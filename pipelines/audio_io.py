@@ -153,6 +153,10 @@ def _read_file(path: Path, name: str, max_seconds: float, sampling_rate: int | N
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as error:
         return _read_with_ffmpeg(path, name, max_seconds, sampling_rate, reason=str(error))
+    if info.channels > MAX_CHANNELS:
+        raise ValueError(f"{name} file {path.name!r} has {info.channels} channels; the limit is {MAX_CHANNELS}")
+    if info.format == "WAV":
+        _check_wav_length(path, name)
     # Refuse an over-long file before decoding it all into memory.
     if info.samplerate and info.frames / info.samplerate > max_seconds:
         raise ValueError(
@@ -163,6 +167,42 @@ def _read_file(path: Path, name: str, max_seconds: float, sampling_rate: int | N
     except (sf.LibsndfileError, RuntimeError) as error:
         return _read_with_ffmpeg(path, name, max_seconds, sampling_rate, reason=str(error))
     return samples, _check_rate(rate, name)
+
+
+def _check_wav_length(path: Path, name: str) -> None:
+    """Refuse a WAV whose header announces more sound than the file holds (cut short, or lying).
+
+    libsndfile quietly reads what is there; a recording cut by a crash or a
+    transfer would be taken for a whole one. A data size of 0 or 0xFFFFFFFF
+    is the "length unknown" mark of streamed WAVs, and is accepted.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # RF64, W64 and others: their own headers, libsndfile's checks
+        block_align = 0
+        for _ in range(64):  # a WAV has a handful of chunks; a file of thousands is not one to trust
+            chunk = file.read(8)
+            if len(chunk) < 8:
+                return
+            kind, length = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"fmt " and length >= 14:
+                fmt = file.read(length)
+                block_align = int.from_bytes(fmt[12:14], "little")
+                length = len(fmt)
+                if length % 2:
+                    file.seek(1, os.SEEK_CUR)
+                continue
+            if kind == b"data":
+                held = size - file.tell()
+                if length not in (0, 0xFFFFFFFF) and length > held:
+                    unit, claimed, present = ("frames", length // block_align, held // block_align) if block_align \
+                        else ("bytes", length, held)
+                    raise ValueError(f"{name} file {path.name!r} is cut short: its header announces {claimed:,} "
+                                     f"{unit} of sound and the file holds {present:,}")
+                return
+            file.seek(length + length % 2, os.SEEK_CUR)
 
 
 def _read_with_ffmpeg(

@@ -24,31 +24,47 @@ def load_image(value: Any, name: str = "image") -> Image.Image:
     if isinstance(value, (str, os.PathLike)):
         image = _open(Path(value), name)
     elif isinstance(value, Image.Image):
+        _check_size(value.size, name)  # a lazily opened image knows its size before its pixels are read
         image = _loaded(value, name)
     elif isinstance(value, np.ndarray):
         image = _from_array(value, name)
     else:
         raise ValueError(f"{name} must be a PIL image, a file path or an array, got {type(value).__name__}")
-    width, height = image.size
+    _check_size(image.size, name)
+    return _to_rgb(image)
+
+
+def _check_size(size: tuple[int, int], name: str) -> None:
+    width, height = size
     if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
         raise ValueError(
             f"{name} is {width}x{height}; each side must be between {MIN_SIDE} and {MAX_SIDE} pixels"
         )
-    return _to_rgb(image)
 
 
 def _open(path: Path, name: str) -> Image.Image:
     if not path.is_file():
-        raise ValueError(f"{name} file {str(path)!r} does not exist")
+        raise ValueError(f"{name} file {path.name!r} does not exist")
+    unreadable = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
     try:
-        with Image.open(path) as image:
+        image = Image.open(path)
+    except unreadable as error:
+        raise _unreadable(path, name, error) from error
+    with image:
+        # The header gives the size: a 12000x12000 PNG of a few hundred KB is refused before it is decoded.
+        _check_size(image.size, name)
+        try:
             image = ImageOps.exif_transpose(image)
             image.load()
             return image
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        # PIL's message holds the full path; the server's folders are none of the caller's business.
-        reason = str(error).replace(str(path), path.name)
-        raise ValueError(f"{name} file {path.name!r} could not be read as an image ({reason})") from error
+        except unreadable as error:
+            raise _unreadable(path, name, error) from error
+
+
+def _unreadable(path: Path, name: str, error: Exception) -> ValueError:
+    # PIL's message holds the full path; the server's folders are none of the caller's business.
+    reason = str(error).replace(str(path), path.name)
+    return ValueError(f"{name} file {path.name!r} could not be read as an image ({reason})")
 
 
 def _loaded(image: Image.Image, name: str) -> Image.Image:

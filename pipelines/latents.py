@@ -26,8 +26,15 @@ class LatentView:
 
 
 def explore(pipe, image, *, model: str = "") -> LatentView:
-    """Encode `image` with `pipe.vae`, then decode it; `pipe` is a diffusers SD pipeline."""
+    """Encode `image` with `pipe.vae`, then decode it; `pipe` is a diffusers image pipeline with a VAE.
+
+    SD 1.x/2.x and SDXL latents have 4 channels; SD3 and FLUX.1 have 16.
+    """
     import torch
+
+    from pipelines.families import check_feature
+
+    check_feature(pipe, "the VAE view")
 
     source = load_image(image)
     factor = pipe.vae_scale_factor

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from pipelines import folders
 from pipelines.devices import generator_untouched
 from pipelines.errors import ModelLoadError
 
@@ -95,6 +96,8 @@ def load(model: str, what: str, loader: Callable[[str], T]) -> T:
     local = looks_like_path(model)
     if local:
         check_local_folder(model)
+        if Path(model).expanduser().is_dir():
+            folders.check_kind(Path(model).expanduser(), model, what)
         model = str(Path(model).expanduser())
     try:
         with _LOADING, generator_untouched():
@@ -104,4 +107,7 @@ def load(model: str, what: str, loader: Callable[[str], T]) -> T:
     except Exception as error:  # any failure here means the model is unusable: say which and why
         reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
         fix = FIX_FOLDER if local else FIX  # a folder that is there but does not load will not download itself
+        held = folders.describe(Path(model)) if local and Path(model).is_dir() else None
+        if held:  # its kind fits the task, so say what it is: the reason may be a variant the task lacks
+            fix = f"The folder holds {held}. {fix}"
         raise ModelLoadError(f"could not load model {model!r} for {what}: {reason[:300]}. {fix}") from error

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from pipelines import checks
 from pipelines.audio_io import MAX_SECONDS, decode, resample, to_mono
-from pipelines.devices import pick_device, pick_dtype, seeded
+from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
 
@@ -56,6 +56,7 @@ class _Progress:
 
 class TextToMusic:
     task = "text_to_music"
+    kind = "music"  # for the number format (pipelines.devices)
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -72,7 +73,7 @@ class TextToMusic:
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToMusic:
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype)
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
 
         def loader(name: str):
             from transformers import AutoProcessor, MusicgenForConditionalGeneration
@@ -207,6 +208,7 @@ class TextToMusic:
             **params,
             "sampling_rate": self.sampling_rate,
             "channels": self.channels,
+            "dtype": precision_of(self.model),
         }
         return AudioResult(
             audio=np.ascontiguousarray(audio, dtype=np.float32), sampling_rate=self.sampling_rate, params=recipe

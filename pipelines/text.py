@@ -23,13 +23,14 @@ module (the UI reads the signatures for its defaults) stays cheap.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 from pipelines import checks
-from pipelines.devices import pick_device, pick_dtype, seeded
+from pipelines.devices import pick_device, pick_dtype, precision, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import TextResult
 from pipelines.text_modes import load_modes
@@ -122,6 +123,18 @@ def check_messages(messages: Any, system_prompt: Any = "") -> list[dict[str, str
     return conversation
 
 
+def fold_system(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The system message put at the head of the first user turn, for templates without a system role.
+
+    Gemma's own templates do the same where they accept one: the instruction
+    comes first, then a blank line, then the user's text.
+    """
+    system, *turns = conversation
+    first = next(i for i, message in enumerate(turns) if message["role"] == "user")  # check_messages ends on one
+    folded = {"role": "user", "content": f"{system['content']}\n\n{turns[first]['content']}"}
+    return [*turns[:first], folded, *turns[first + 1:]]
+
+
 def _plain_text(where: str, content: Any) -> Any:
     if isinstance(content, (list, tuple)):
         if not all(isinstance(part, Mapping) and part.get("type") == "text" for part in content):
@@ -171,6 +184,8 @@ def _stopping_criteria(should_stop: Callable[[], bool]):
 class LanguageModel:
     """One causal LM and its tokenizer, serving chat, text-to-text and the next-token view."""
 
+    kind = "language_model"  # for the number format (pipelines.devices)
+
     def __init__(self, model, tokenizer, name: str):
         self.model = model
         self.tokenizer = tokenizer
@@ -179,15 +194,20 @@ class LanguageModel:
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> LanguageModel:
+        """Load a causal LM in `dtype` (default: the device's format for language models,
+        pipelines.devices); "int8" on CPU loads float32 and stores the linear weights as int8."""
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, language_model=True)
+        int8 = precision(device, dtype, kind=cls.kind) == "int8"
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
 
         def loader(name: str):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            from pipelines.quantize import int8_weights
+
             tokenizer = AutoTokenizer.from_pretrained(name)
-            lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-            return lm.to(device).eval(), tokenizer
+            lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+            return int8_weights(lm) if int8 else lm, tokenizer
 
         lm, tokenizer = load(model, "text generation", loader)
         return cls(lm, tokenizer, model)
@@ -199,7 +219,9 @@ class LanguageModel:
     @property
     def context_length(self) -> int:
         """Tokens the model reads at most: prompt and reply together."""
-        limits = [getattr(self.model.config, "max_position_embeddings", None), getattr(self.tokenizer, "model_max_length", None)]
+        # Multimodal LMs (Gemma 3 4B and up) keep the language model's limits in a text config.
+        config = self.model.config.get_text_config()
+        limits = [getattr(config, "max_position_embeddings", None), getattr(self.tokenizer, "model_max_length", None)]
         limits = [int(n) for n in limits if isinstance(n, (int, float)) and 0 < n < HUGE]
         return min(limits, default=HUGE)
 
@@ -292,12 +314,26 @@ class LanguageModel:
                 f"model {self.name!r} has no chat template, so it cannot chat; use an instruct model "
                 "(text_to_text mode 'continue' and next_token work with any causal LM)"
             )
+        if conversation[0]["role"] == "system" and not self._template_takes_system:
+            conversation = fold_system(conversation)
         try:
             return self.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         except Exception as error:  # jinja's TemplateError: the template refuses this conversation's shape
             if type(error).__name__ != "TemplateError":
                 raise
             raise ValueError(f"model {self.name!r}'s chat template refused the messages: {error}") from error
+
+    @functools.cached_property
+    def _template_takes_system(self) -> bool:
+        """Whether the chat template accepts a system message (Gemma 2's raises "System role not supported")."""
+        probe = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+        try:
+            self.tokenizer.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
+        except Exception as error:
+            if type(error).__name__ != "TemplateError":
+                raise
+            return False
+        return True
 
     def _check_room(self, max_new_tokens: int) -> None:
         if max_new_tokens >= self.context_length:
@@ -381,7 +417,8 @@ class LanguageModel:
             else:
                 reason = "length"
                 notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
-            recipe = {**params, "tokens": len(new), "finish_reason": reason}
+            recipe = {**params, "prompt_tokens": prompt_length, "tokens": len(new), "finish_reason": reason,
+                      "dtype": precision_of(self.model)}
             if notices:
                 recipe["notices"] = notices
             return TextResult(text=text, params=recipe)
@@ -455,7 +492,7 @@ class LanguageModel:
         probabilities = self._next_probabilities(inputs)
         values, ids = probabilities.topk(min(top_k, probabilities.numel()))
         rows = [(self.tokenizer.decode([i]), float(p)) for i, p in zip(ids.tolist(), values.tolist(), strict=True) if p > 0]
-        params = {"task": "next_token", "model": self.name, "text": text, "top_k": top_k}
+        params = {"task": "next_token", "model": self.name, "text": text, "top_k": top_k, "dtype": precision_of(self.model)}
         if append:
             params["appended"] = append
         return TokenTable(rows, params)

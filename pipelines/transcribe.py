@@ -1,14 +1,20 @@
 """Speech-to-text with Whisper over transformers: transcribe or translate, with timestamps.
 
-Whisper hears 30 s at a time. Longer audio is cut into windows of at most 30 s,
-each ending at the quietest 20 ms of its last 2 s so a cut rarely falls inside
-a word, and the windows are decoded in batches: one `generate` call serves
-`batch_size` windows. Each window is decoded in one greedy pass (no seeking
-back, no sampling), so batched and one-by-one decoding give the same text, and
-the output is deterministic (no seed).
+Whisper hears 30 s at a time. With `vad` (the default) Silero VAD finds the
+speech (see `pipelines/vad.py`): pauses of 2 s or more are left out, and the
+stretches of speech are packed back to back into windows of at most 30 s, so a
+window always ends inside a pause and Whisper never hears long silence (in
+which it invents words). Segment times are mapped back onto the input, so the
+skipped silence shows as gaps between segments; the recipe gives its total.
 
-Silent windows (peak under -60 dBFS) are skipped: Whisper invents words in
-silence. Silent input gives an empty transcript.
+Without `vad` (or without the silero-vad package), audio is cut into windows of
+at most 30 s, each ending at the quietest 20 ms of its last 2 s so a cut rarely
+falls inside a word, and windows whose peak is under -60 dBFS are skipped.
+
+Windows are decoded in batches: one `generate` call serves `batch_size`
+windows. Each window is decoded in one greedy pass (no seeking back, no
+sampling), so batched and one-by-one decoding give the same text, and the
+output is deterministic (no seed). Silent input gives an empty transcript.
 
 A call goes: 1. check inputs, 2. read the audio at 16 kHz, 3. cut windows,
 4. detect the language on the first window with sound (unless forced), as
@@ -23,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from pipelines import checks
+from pipelines import checks, words
+from pipelines import vad as silero
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
-from pipelines.devices import pick_device, pick_dtype
+from pipelines.devices import pick_device, pick_dtype, precision_of
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import Transcript
 
@@ -39,6 +46,31 @@ CUT_FRAME_SECONDS = 0.02
 class Window:
     start: int  # samples
     end: int
+    # the (start, end) stretches of speech heard back to back; empty: all of [start, end)
+    pieces: tuple[tuple[int, int], ...] = ()
+
+    def parts(self) -> tuple[tuple[int, int], ...]:
+        return self.pieces or ((self.start, self.end),)
+
+    def clip(self, samples: np.ndarray) -> np.ndarray:
+        parts = self.parts()
+        return samples[parts[0][0] : parts[0][1]] if len(parts) == 1 else np.concatenate([samples[a:b] for a, b in parts])
+
+    def to_source(self, moment: float, rate: int, *, closing: bool = False) -> float:
+        """A time in the clip (seconds) as a time in the input, clamped to the window.
+
+        A moment on the seam of two pieces belongs to the piece it `closes`, or opens.
+        """
+        offset = 0
+        parts = self.parts()
+        for index, (a, b) in enumerate(parts):
+            size = b - a
+            last = index == len(parts) - 1
+            sample = moment * rate - offset
+            if last or sample < size or (closing and sample <= size):
+                return round(min(max(a + sample, a), b) / rate, 3)
+            offset += size
+        raise AssertionError("unreachable")
 
 
 def windows(audio: np.ndarray, rate: int, length: int, search: int | None = None) -> list[Window]:
@@ -67,6 +99,7 @@ def windows(audio: np.ndarray, rate: int, length: int, search: int | None = None
 
 class SpeechToText:
     task = "speech_to_text"
+    kind = "speech_to_text"  # for the number format (pipelines.devices)
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -82,11 +115,12 @@ class SpeechToText:
         self.text_end = processor.tokenizer.convert_tokens_to_ids("<|endoftext|>")
         extractor = processor.feature_extractor
         self.time_precision = extractor.chunk_length / model.config.max_source_positions
+        self._vad = None  # Silero VAD, loaded on first use
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> SpeechToText:
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype)
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
 
         def loader(name: str):
             from transformers import WhisperForConditionalGeneration, WhisperProcessor
@@ -116,43 +150,55 @@ class SpeechToText:
         *,
         task: str = "transcribe",
         language: str | None = None,
-        timestamps: bool = True,
+        timestamps: bool | str = True,
         batch_size: int = 8,
+        vad: bool = True,
     ) -> Transcript:
         """The words spoken in `audio` (path, (rate, array) or AudioResult), at most 10 minutes.
 
         `task="translate"` gives English text whatever the language spoken. `language`
         None or "auto" detects it; a code ("en", "fr", ...) forces it. With `timestamps`
-        False each window is one segment.
+        False each window is one segment; "word" adds each segment's words with their
+        times (from the alignment heads), in `Transcript.words`. `vad` finds the speech with Silero VAD and
+        skips the pauses; False cuts at the quietest moments instead.
         """
         task = checks.choice("task", task, TASKS if self.multilingual else ("transcribe",))
         forced = None if language in (None, "", "auto") else checks.choice("language", language, self.languages)
-        if not isinstance(timestamps, bool):
-            raise ValueError(f"timestamps must be true or false, got {timestamps!r}")
+        timestamps = check_timestamps(timestamps)
+        word_times = timestamps == "word"
+        if word_times and not getattr(self.model.generation_config, "alignment_heads", None):
+            raise ValueError(
+                f"timestamps='word' needs the model's alignment heads; {self.name!r} has no alignment_heads "
+                "in its generation_config.json: use timestamps=True"
+            )
+        if not isinstance(vad, bool):
+            raise ValueError(f"vad must be true or false, got {vad!r}")
         batch_size = checks.integer("batch_size", batch_size, low=1, high=MAX_BATCH)
         samples, _ = load_audio(audio, self.sampling_rate, max_seconds=MAX_SECONDS)
         duration = len(samples) / self.sampling_rate
-        spoken = [
-            w
-            for w in windows(samples, self.sampling_rate, self.window_samples)
-            if not is_silent(samples[w.start : w.end])
-        ]
+        notices: list[str] = []
+        if vad and not silero.available():
+            notices.append("silero-vad is not installed: cut at the quietest moments instead (pip install silero-vad)")
+            vad = False
+        spoken = self.speech_windows(samples) if vad else self.quiet_windows(samples)
+        heard = sum(b - a for w in spoken for a, b in w.parts())
 
         detected = forced
-        segments: list[tuple[float, float, str]] = []
+        found = []
         if spoken:
             if detected is None:
-                detected = self.detect_language(samples[spoken[0].start : spoken[0].end]) if self.multilingual else "en"
+                detected = self.detect_language(spoken[0].clip(samples)) if self.multilingual else "en"
             with tqdm(total=len(spoken), desc="transcription", unit="window", disable=None, leave=False) as bar:
                 for first in range(0, len(spoken), batch_size):
                     batch = spoken[first : first + batch_size]
-                    tokens = self.generate([samples[w.start : w.end] for w in batch], task, detected, timestamps)
-                    for window, sequence in zip(batch, tokens, strict=True):
-                        segments += self.segments(
-                            sequence, window.start / self.sampling_rate, window.end / self.sampling_rate, timestamps
-                        )
+                    tokens, times = self.generate(
+                        [w.clip(samples) for w in batch], task, detected, bool(timestamps), word_times
+                    )
+                    for index, (window, sequence) in enumerate(zip(batch, tokens, strict=True)):
+                        found += self.window_segments(sequence, window, bool(timestamps), times and times[index])
                     bar.update(len(batch))
-        segments.sort(key=lambda s: (s[0], s[1]))
+        found.sort(key=lambda pair: (pair[0][0], pair[0][1]))
+        segments = [segment for segment, _ in found]
         recipe = {
             "task": self.task,
             "model": self.name,
@@ -160,10 +206,58 @@ class SpeechToText:
             "language": forced or "auto",
             "timestamps": timestamps,
             "batch_size": batch_size,
+            "vad": vad,
             "audio_seconds": round(duration, 3),
+            "dtype": precision_of(self.model),
+            "skipped_seconds": round((len(samples) - heard) / self.sampling_rate, 3),
+            "windows": len(spoken),
         }
+        if notices:
+            recipe["notices"] = notices
         text = " ".join(s[2] for s in segments)
-        return Transcript(text=text, segments=segments, language=detected if spoken else forced, params=recipe)
+        return Transcript(
+            text=text,
+            segments=segments,
+            language=detected if spoken else forced,
+            params=recipe,
+            words=[spoken for _, spoken in found] if word_times else [],
+        )
+
+    def quiet_windows(self, samples: np.ndarray) -> list[Window]:
+        """Windows cut at the quietest moments, silent ones left out."""
+        cuts = windows(samples, self.sampling_rate, self.window_samples)
+        return [w for w in cuts if not is_silent(samples[w.start : w.end])]
+
+    def speech_windows(self, samples: np.ndarray) -> list[Window]:
+        """Windows of the speech Silero VAD finds, pauses left out; an over-long stretch cut at its quietest."""
+        if self._vad is None:
+            self._vad = silero.SileroVAD.load()
+        length = self.window_samples
+        stretches = self._vad.speech(samples, max_seconds=length / self.sampling_rate)
+        found: list[Window] = []
+        for group in silero.pack(stretches, length):
+            pieces = tuple((s.start, s.end) for s in group)
+            if len(pieces) == 1 and pieces[0][1] - pieces[0][0] > length:
+                a, b = pieces[0]
+                found += [Window(a + w.start, a + w.end) for w in windows(samples[a:b], self.sampling_rate, length)]
+            else:
+                found.append(Window(pieces[0][0], pieces[-1][1], pieces if len(pieces) > 1 else ()))
+        return found
+
+    def window_segments(
+        self, tokens: list[int], window: Window, timestamps: bool, times: list[float] | None = None
+    ) -> list[tuple[tuple[float, float, str], list[tuple[float, float, str]]]]:
+        """The segments of one window's tokens, with their words, in seconds from the input's start."""
+        rate = self.sampling_rate
+        if not window.pieces:
+            return self.split(tokens, window.start / rate, window.end / rate, timestamps, times)
+        found = self.split(tokens, 0.0, sum(b - a for a, b in window.parts()) / rate, timestamps, times)
+        mapped = []
+        for (a, b, text), spoken in found:
+            segment = (window.to_source(a, rate), window.to_source(b, rate, closing=True), text)
+            moved = [(window.to_source(x, rate), window.to_source(y, rate, closing=True), w) for x, y, w in spoken]
+            mapped.append((segment, words.place(moved, segment[0], segment[1])))
+        return mapped
 
     def features(self, clips: list[np.ndarray]):
         """Log-mel features of clips of at most 30 s, each padded to 30 s as Whisper expects."""
@@ -181,12 +275,17 @@ class SpeechToText:
             token = self.model.detect_language(features)[0].item()
         return self.processor.tokenizer.convert_ids_to_tokens(token).strip("<|>")
 
-    def generate(self, clips: list[np.ndarray], task: str, language: str, timestamps: bool) -> list[list[int]]:
-        """The generated token ids of each clip (one greedy pass per clip, all clips in one batch)."""
+    def generate(
+        self, clips: list[np.ndarray], task: str, language: str, timestamps: bool, word_times: bool = False
+    ) -> tuple[list[list[int]], list[list[float]] | None]:
+        """The generated token ids of each clip (one greedy pass per clip, all clips in one batch),
+        and with `word_times` each token's start in seconds (from the alignment heads)."""
         import torch
 
         features, mask = self.features(clips)
         options = {"task": task, "language": language} if self.multilingual else {}
+        if word_times:
+            options["return_token_timestamps"] = True
         with torch.no_grad():
             output = self.model.generate(
                 features,
@@ -198,7 +297,8 @@ class SpeechToText:
                 **options,
             )
         sequences = output["sequences"] if isinstance(output, dict) else output
-        return sequences.tolist()
+        times = output["token_timestamps"].float().tolist() if word_times else None
+        return sequences.tolist(), times
 
     def segments(self, tokens: list[int], start: float, end: float, timestamps: bool) -> list[tuple[float, float, str]]:
         """(start, end, text) in seconds from the input's start, for the tokens of the window [start, end].
@@ -206,25 +306,52 @@ class SpeechToText:
         Timestamp tokens open and close segments; text left open at the end of the
         window (the speech goes on past the cut) closes at the window's end.
         """
+        return [segment for segment, _ in self.split(tokens, start, end, timestamps)]
+
+    def split(
+        self, tokens: list[int], start: float, end: float, timestamps: bool, times: list[float] | None = None
+    ) -> list[tuple[tuple[float, float, str], list[tuple[float, float, str]]]]:
+        """Each segment of `segments` with its words (start, end, word), when `times` (one per token) are given."""
         decode = self.processor.tokenizer.decode
-        if not timestamps:
-            text = decode([t for t in tokens if t < self.text_end]).strip()
-            return [(start, end, text)] if text else []
-        found: list[tuple[float, float, str]] = []
-        opened, text_ids = 0.0, []
-        for token in tokens:
-            if token >= self.timestamp_begin:
+        runs: list[tuple[float, float, list[int]]] = []  # (opened, closed, positions of the text tokens)
+        opened, positions = 0.0, []
+        for position, token in enumerate(tokens):
+            if timestamps and token >= self.timestamp_begin:
                 moment = (token - self.timestamp_begin) * self.time_precision
-                text = decode(text_ids).strip()
-                if text:
-                    found.append((opened, moment, text))
-                opened, text_ids = moment, []
+                runs.append((opened, moment, positions))
+                opened, positions = moment, []
             elif token < self.text_end:
-                text_ids.append(token)
-        text = decode(text_ids).strip()
-        if text:
-            found.append((opened, end - start, text))
-        return [(_within(start + a, start, end), _within(start + max(a, b), start, end), text) for a, b, text in found]
+                positions.append(position)
+        runs.append((opened if timestamps else 0.0, end - start, positions))
+        found = []
+        for a, b, positions in runs:
+            text = decode([tokens[p] for p in positions]).strip()
+            if not text:
+                continue
+            segment = (_within(start + a, start, end), _within(start + max(a, b), start, end), text)
+            found.append((segment, self._words(tokens, positions, times, start, segment) if times else []))
+        return found
+
+    def _words(self, tokens, positions, times, start, segment) -> list[tuple[float, float, str]]:
+        """The words of one segment's text tokens, on the input's clock, inside the segment."""
+        tokenizer = self.processor.tokenizer
+        pieces = tokenizer.convert_ids_to_tokens([tokens[p] for p in positions])
+        following = positions[-1] + 1
+        after = times[following] if following < len(times) else segment[1] - start
+        grouped = words.group(pieces, [times[p] for p in positions], after)
+        raw = []
+        for members, a, b in grouped:
+            word = tokenizer.decode([tokens[positions[m]] for m in members]).strip()
+            if word:
+                raw.append((start + a, start + b, word))
+        return words.place(raw, segment[0], segment[1])
+
+
+def check_timestamps(value) -> bool | str:
+    """True (segments), False (one segment a window) or "word" (segments and their words)."""
+    if isinstance(value, bool) or value == "word":
+        return value
+    raise ValueError(f"timestamps must be true, false or 'word', got {value!r}")
 
 
 def _within(moment: float, low: float, high: float) -> float:

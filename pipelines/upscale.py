@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from pipelines import checks
-from pipelines.devices import pick_device, pick_dtype
+from pipelines.devices import pick_device, pick_dtype, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import ImageResult
@@ -26,6 +26,7 @@ MAX_OUTPUT_SIDE = 8192
 
 class Upscaler:
     task = "upscale"
+    kind = "upscale"  # for the number format (pipelines.devices)
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -36,7 +37,7 @@ class Upscaler:
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> Upscaler:
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype)
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
 
         def loader(name: str):
             from transformers import AutoImageProcessor, Swin2SRForImageSuperResolution
@@ -74,6 +75,7 @@ class Upscaler:
         params = {
             "task": self.task, "model": self.name, "scale": scale, "tile": tile, "passes": passes,
             "source_size": f"{width}x{height}", "width": width * scale, "height": height * scale,
+            "dtype": precision_of(self.model),
         }
         if not exact:
             params["notices"] = [f"the model upscales x{self.factor}; the last step to x{scale} is a Lanczos resize"]

@@ -21,6 +21,16 @@ from studio.library import presets
 from studio.library.cache import Key, ModelManager, parse_budget
 from studio.library.catalog import Choice, ModelLibrary
 
+# cache kind -> model kind, which picks the number format (pipelines.devices.KINDS);
+# the kinds not named (text_to_image, image_to_image, inpaint, ...) are diffusion pipelines.
+MODEL_KINDS = {
+    "text": "language_model",
+    "text_to_speech": "text_to_speech",
+    "speech_to_text": "speech_to_text",
+    "text_to_music": "music",
+    "upscale": "upscale",
+}
+
 
 class StudioBase:
     def __init__(
@@ -64,10 +74,11 @@ class StudioBase:
 
         return pick_device(self._device_choice)
 
-    def dtype(self, *, language_model: bool = False):
-        from pipelines.devices import pick_dtype
+    def dtype(self, kind: str = "diffusion") -> str:
+        """The number format a model of `kind` (pipelines.devices.KINDS) runs in here: "float32", "bfloat16", "int8", ..."""
+        from pipelines.devices import precision
 
-        return pick_dtype(self.device, self._dtype_choice, language_model=language_model)
+        return precision(self.device, self._dtype_choice, kind=kind)
 
     # -- models -----------------------------------------------------------------
 
@@ -89,14 +100,14 @@ class StudioBase:
         """
         return [entry.as_dict() for entry in self.library.list(task)]
 
-    def _key(self, kind: str, model: str, language_model: bool = False) -> Key:
-        return Key(kind, model, self.device, str(self.dtype(language_model=language_model)).removeprefix("torch."))
+    def _key(self, kind: str, model: str) -> Key:
+        return Key(kind, model, self.device, self.dtype(MODEL_KINDS.get(kind, "diffusion")))
 
-    def _use(self, kind: str, model: str, from_pretrained: Callable[..., Any], *, language_model: bool = False):
+    def _use(self, kind: str, model: str, from_pretrained: Callable[..., Any]):
         """The cached wrapper `from_pretrained(model, device=, dtype=)`, held for one call."""
-        key = self._key(kind, model, language_model)
+        key = self._key(kind, model)
         return self.models.use(key, lambda: self._load(model, lambda: from_pretrained(
-            model, device=key.device, dtype=self.dtype(language_model=language_model))))
+            model, device=key.device, dtype=key.dtype)))
 
     def _load(self, model: str, loader: Callable[[], Any]):
         """`loader()`; a failure names the model as the user did, not by its path on this server."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from studio.tasks.audio import AudioTasks
 from studio.tasks.image import ImageTasks
+from studio.tasks.inpaint import InpaintTasks
 from studio.tasks.text import TextTasks
+from studio.tasks.xy_plot import XYPlotTasks
 
 
-class Studio(ImageTasks, TextTasks, AudioTasks):
+class Studio(ImageTasks, InpaintTasks, XYPlotTasks, TextTasks, AudioTasks):
     """One preset, one model cache, one outputs folder. Thread-safe: one model serves one call at a time."""
 
     def preload(self) -> list[str]:
@@ -17,6 +19,7 @@ class Studio(ImageTasks, TextTasks, AudioTasks):
         runs in a worker that ends with it), and to warm a server before users come.
         """
         from pipelines.image import TextToImage
+        from pipelines.melody import MelodyToMusic
         from pipelines.music import TextToMusic
         from pipelines.speech import TextToSpeech
         from pipelines.text import LanguageModel
@@ -24,17 +27,18 @@ class Studio(ImageTasks, TextTasks, AudioTasks):
         from pipelines.upscale import Upscaler
 
         wanted = [
-            ("text_to_image", "image", TextToImage, False),
-            ("upscale", "upscale", Upscaler, False),
-            ("text", "text", LanguageModel, True),
-            ("speech_to_text", "transcribe", SpeechToText, False),
-            ("text_to_music", "music", TextToMusic, False),
+            ("text_to_image", "image", TextToImage),
+            ("upscale", "upscale", Upscaler),
+            ("text", "text", LanguageModel),
+            ("speech_to_text", "transcribe", SpeechToText),
+            ("text_to_music", "music", TextToMusic),
+            ("text_to_music_melody", "melody", MelodyToMusic),
         ]
         loaded = []
-        for kind, section, wrapper, language_model in wanted:
+        for kind, section, wrapper in wanted:
             if self.preset.sections.get(section, {}).get("model"):
                 model = self.model_ref(section)
-                with self._use(kind, model, wrapper.from_pretrained, language_model=language_model):
+                with self._use(kind, model, wrapper.from_pretrained):
                     loaded.append(model)
         for voice in dict.fromkeys(self.preset.voices().values()):
             model = self.model_ref("speech", voice)

@@ -11,6 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# float32 on CPU whatever the machine's bfloat16 and int8 units: one seed, one output on
+# every test machine (tests of the automatic choice set it themselves).
+os.environ["STUDIO_CPU_UNITS"] = "none"
 
 import pytest  # noqa: E402
 

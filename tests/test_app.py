@@ -12,7 +12,8 @@ from PIL import Image
 
 from studio import Studio
 
-ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale", "text_to_speech",
+ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "inpaint", "outpaint", "upscale",
+             "text_to_speech",
              "speech_to_text", "text_to_music", "audio_to_audio"]
 
 
@@ -30,9 +31,9 @@ def test_every_operation_has_its_endpoint_with_python_keyword_parameters(client)
     assert {f"/{name}" for name in ENDPOINTS} <= set(api)
     names = {p["parameter_name"] for p in api["/text_to_image"]["parameters"]}
     assert {"prompt", "negative_prompt", "steps", "guidance", "width", "height", "seed", "batch_size"} <= names
-    for name in ENDPOINTS:  # all but the main input have a default
+    for name in ENDPOINTS:  # all but the main input have a default (inpaint's are the image and its mask)
         required = [p["parameter_name"] for p in api[f"/{name}"]["parameters"] if not p["parameter_has_default"]]
-        assert len(required) <= 1, (name, required)
+        assert len(required) <= (2 if name == "inpaint" else 1), (name, required)
 
 
 def test_text_to_image_and_image_to_image(client, server):
@@ -44,6 +45,22 @@ def test_text_to_image_and_image_to_image(client, server):
     gallery, _, recipe = client.predict(image=handle_file(gallery[0]["image"]), prompt="a watercolor fox", seed=2,
                                         api_name="/image_to_image")
     assert recipe["task"] == "image_to_image" and Image.open(gallery[0]["image"]).size == (64, 64)
+
+
+def test_inpaint_paints_a_mask_and_outpaint_extends(client, files):
+    layer = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    layer.paste((255, 255, 255, 255), (16, 16, 48, 48))
+    layer.save(files / "layer.png")
+    painted = {"background": handle_file(str(files / "in.png")), "layers": [handle_file(str(files / "layer.png"))],
+               "composite": None}
+    gallery, _, recipe, mask = client.predict(image=painted, mask=None, prompt="a fox", seed=1, steps=2, mask_blur=0,
+                                              api_name="/inpaint")
+    assert recipe["task"] == "inpaint" and len(gallery) == 1
+    out, source = np.asarray(Image.open(gallery[0]["image"])), np.asarray(Image.open(files / "in.png"))
+    assert np.array_equal(out[:16], source[:16]) and np.asarray(Image.open(mask))[20, 20] == 255
+    gallery, _, recipe, _ = client.predict(image=handle_file(str(files / "in.png")), prompt="a fox", left=16, seed=1,
+                                           steps=2, api_name="/outpaint")
+    assert recipe["task"] == "outpaint" and Image.open(gallery[0]["image"]).size == (80, 64)
 
 
 def test_upscale(client, files):

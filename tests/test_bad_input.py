@@ -35,7 +35,8 @@ NAN, INF = math.nan, math.inf
 NUL = "\x00" * 5
 SURROGATE = "a fox \ud800"  # what a broken decode leaves: not valid Unicode
 HI = [{"role": "user", "content": "Bonjour"}]
-ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale", "vae_latents",
+ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "inpaint", "outpaint", "upscale",
+             "vae_latents",
              "text_to_speech", "speech_to_text", "text_to_music", "audio_to_audio"]
 NO_INPUT = {"loaded_models", "unload", "preload", "dtype"}  # Studio methods a caller gives nothing to check
 
@@ -60,6 +61,9 @@ def files(tmp_path_factory):
     (folder / "half.png").write_bytes(whole[: len(whole) // 2])  # a PNG cut in half
     (folder / "text.png").write_text("hello, I am not an image")
     Image.new("RGB", (1, 1)).save(folder / "one.png")
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    mask.save(folder / "mask.png")
     sf.write(folder / "ok.wav", tone(), 16_000)
     wav = (folder / "ok.wav").read_bytes()
     (folder / "header.wav").write_bytes(wav[:30])  # cut inside its header
@@ -72,7 +76,7 @@ def files(tmp_path_factory):
     jobs.mkdir()
     noise = (0.1 * np.random.default_rng(0).standard_normal(3 * 16_000)).astype(np.float32)
     return SimpleNamespace(
-        folder=folder, ok=folder / "ok.png", half=folder / "half.png", text_png=folder / "text.png",
+        folder=folder, ok=folder / "ok.png", mask=folder / "mask.png", half=folder / "half.png", text_png=folder / "text.png",
         one=folder / "one.png", wav=folder / "ok.wav", header=folder / "header.wav", text_wav=folder / "text.wav",
         text_flac=folder / "text.flac", empty_wav=folder / "empty.wav", one_wav=folder / "one.wav",
         nan_wav=folder / "nan.wav", missing=folder / "missing.png", jobs=jobs, noise=(16_000, noise),
@@ -99,6 +103,14 @@ def i2i(**kw):
 
 def i2i_image(make):
     return lambda s, f: s.image_to_image(make(f), "a fox", steps=2)
+
+
+def inpaint(**kw):
+    return lambda s, f: s.inpaint(**{"image": f.ok, "mask": f.mask, "prompt": "a fox", "steps": 2, **kw})
+
+
+def outpaint(**kw):
+    return lambda s, f: s.outpaint(**{"image": f.ok, "prompt": "a fox", "steps": 2, "left": 8, **kw})
 
 
 def chat(messages=HI, **kw):
@@ -138,6 +150,42 @@ def batch(line: str):
 
 
 CASES = [
+    # xy_plot: the operation, the axes, the number of cells
+    ("xy_plot", "task-unknown", lambda s, f: s.xy_plot("upscale", x=("steps", [1]), prompt="a fox"), "task"),
+    ("xy_plot", "x-not-a-pair", lambda s, f: s.xy_plot("text_to_image", x="steps", prompt="a fox"), "x must be"),
+    ("xy_plot", "x-unknown-setting", lambda s, f: s.xy_plot("text_to_image", x=("speed", [1]), prompt="a fox"), "x setting"),
+    ("xy_plot", "y-no-values", lambda s, f: s.xy_plot("text_to_image", x=("steps", [1]), y=("seed", []), prompt="a fox"),
+     "y values"),
+    ("xy_plot", "too-many-cells", lambda s, f: s.xy_plot("text_to_image", x=("seed", list(range(9))),
+                                                          y=("steps", list(range(1, 10))), prompt="a fox"), "cells"),
+    ("xy_plot", "bad-cell-value", lambda s, f: s.xy_plot("text_to_image", x=("steps", [0]), prompt="a fox"), "steps"),
+    # control_map and ControlNet entries: images, preprocessors, thresholds, ranges
+    ("control_map", "image-missing", lambda s, f: s.control_map(None), "image"),
+    ("control_map", "image-cut-in-half", lambda s, f: s.control_map(f.half), "image"),
+    ("control_map", "preprocessor-unknown", lambda s, f: s.control_map(f.ok, "hed"), "preprocessor"),
+    ("control_map", "threshold-huge", lambda s, f: s.control_map(f.ok, "canny", low=999), "low"),
+    ("text_to_image", "control-not-a-list", t2i(control="canny"), "control"),
+    ("text_to_image", "control-scale-huge", t2i(control=[{"model": "tiny:controlnet", "image": Image.new("RGB", (64, 64)),
+                                                          "scale": 9}]), "scale"),
+    ("text_to_image", "hires-not-a-dict", t2i(hires=2), "hires"),
+    ("text_to_image", "hires-scale-one", t2i(hires={"scale": 1}), "hires scale"),
+    # inpaint and outpaint: masks that do not fit, settings outside their ranges
+    ("inpaint", "mask-missing", inpaint(mask=None), "mask"),
+    ("inpaint", "mask-other-size", inpaint(mask=Image.new("L", (32, 32), 255)), "mask"),
+    ("inpaint", "mask-all-black", inpaint(mask=Image.new("L", (64, 64), 0)), "mask"),
+    ("inpaint", "mask-not-an-image", inpaint(mask=42), "mask"),
+    ("inpaint", "image-missing", inpaint(image=None), "image"),
+    ("inpaint", "image-cut-in-half", lambda s, f: s.inpaint(f.half, f.mask, "a fox"), "image"),
+    ("inpaint", "mask-blur-negative", inpaint(mask_blur=-1), "mask_blur"),
+    ("inpaint", "area-unknown", inpaint(inpaint_area="everything"), "inpaint_area"),
+    ("inpaint", "mode-unknown", inpaint(mask_mode="inside"), "mask_mode"),
+    ("inpaint", "padding-nan", inpaint(padding=NAN), "padding"),
+    ("inpaint", "strength-zero", inpaint(strength=0), "strength"),
+    ("outpaint", "no-side", outpaint(left=0), "nothing to add"),
+    ("outpaint", "side-negative", outpaint(right=-8), "right"),
+    ("outpaint", "side-huge", outpaint(up=10**6), "up"),
+    ("outpaint", "fill-unknown", outpaint(fill="paint"), "fill"),
+    ("outpaint", "empty-prompt", outpaint(prompt=""), "prompt"),
     # text_to_image: prompts, sizes, numbers of every wrong kind
     ("text_to_image", "empty-prompt", t2i(prompt=""), "prompt"),
     ("text_to_image", "whitespace-prompt", t2i(prompt=" \t\n "), "prompt"),
@@ -437,6 +485,10 @@ def _same(a, b) -> bool:
 VALID = {
     "text_to_image": lambda s, f: s.text_to_image("a fox", seed=1, steps=2),
     "image_to_image": lambda s, f: s.image_to_image(f.ok, "a fox", seed=1, steps=2, strength=0.5),
+    "control_map": lambda s, f: s.control_map(f.ok).tobytes(),
+    "xy_plot": lambda s, f: s.xy_plot("text_to_image", x=("steps", [1, 2]), prompt="a fox", seed=1).grid.tobytes(),
+    "inpaint": lambda s, f: s.inpaint(f.ok, f.mask, "a fox", seed=1, steps=2),
+    "outpaint": lambda s, f: s.outpaint(f.ok, "a fox", left=8, seed=1, steps=2),
     "upscale": lambda s, f: s.upscale(f.ok),
     "vae_latents": lambda s, f: s.vae_latents(f.ok),
     "chat": lambda s, f: s.chat("Bonjour", seed=1),
@@ -599,8 +651,19 @@ def up(attribute: str):
     return lambda f: handle_file(str(getattr(f, attribute)))
 
 
+def editor(attribute: str):
+    """What the mask editor sends: the image as its background, nothing painted."""
+    return lambda f: {"background": handle_file(str(getattr(f, attribute))), "layers": [], "composite": None}
+
+
 # (endpoint, keywords(files), field named in the message)
 REQUESTS = [
+    ("inpaint", lambda f: dict(image=editor("ok")(f), mask=up("mask")(f), prompt="a fox", mask_blur=-1), "mask_blur"),
+    ("inpaint", lambda f: dict(image=editor("ok")(f), mask=None, prompt="a fox"), "mask"),
+    ("inpaint", lambda f: dict(image=editor("ok")(f), mask=up("half")(f), prompt="a fox"), "mask"),
+    ("inpaint", lambda f: dict(image=editor("ok")(f), mask=up("mask")(f), prompt="a fox", inpaint_area="x"), "inpaint_area"),
+    ("outpaint", lambda f: dict(image=up("ok")(f), prompt="a fox"), "nothing to add"),
+    ("outpaint", lambda f: dict(image=up("ok")(f), prompt="a fox", left=8, fill="paint"), "fill"),
     ("text_to_image", lambda f: dict(prompt=""), "prompt"),
     ("text_to_image", lambda f: dict(prompt=NUL), "prompt"),
     ("text_to_image", lambda f: dict(prompt="x" * (MAX_PROMPT_CHARS + 1)), "prompt"),
@@ -670,10 +733,15 @@ def test_bad_requests_reach_the_client_naming_the_field(server, client, files, a
     assert "Traceback" not in server.log.read_text()[logged:]
 
 
+# the text_to_image fields after the settings: model and LoRAs (none), the hires fix (off), one ControlNet unit (none)
+EXTRAS = ', null, [], 0.8, false, 2, 0, 0.7, "latent", null, null, "canny", 1, 0, 1'
+
+
 @pytest.mark.parametrize("body, field", [
-    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0, null, [], 0.8]}', "guidance must be in"),
-    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0, null, [], 0.8]}', "width must be"),
-    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0, null, [], 0.8]}', "prompt holds a character that is not valid"),
+    ('{"data": ["a fox", "", 4, NaN, 0, 0, 1, 1, "default", 0' + EXTRAS + ']}', "guidance must be in"),
+    ('{"data": ["a fox", "", 4, 7.5, Infinity, 0, 1, 1, "default", 0' + EXTRAS + ']}', "width must be"),
+    ('{"data": ["a \\ud800 fox", "", 4, 7.5, 0, 0, 1, 1, "default", 0' + EXTRAS + ']}',
+     "prompt holds a character that is not valid"),
 ], ids=["nan", "infinity", "lone-surrogate"])
 def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
     """NaN, Infinity and lone surrogates: not JSON gradio_client writes, but a hand-written request can."""
@@ -691,6 +759,8 @@ def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
 VALID_REQUESTS = {
     "text_to_image": lambda f: dict(prompt="a fox", seed=1),
     "image_to_image": lambda f: dict(image=up("ok")(f), prompt="a fox", seed=1),
+    "inpaint": lambda f: dict(image=editor("ok")(f), mask=up("mask")(f), prompt="a fox", seed=1, steps=2),
+    "outpaint": lambda f: dict(image=up("ok")(f), prompt="a fox", left=8, seed=1, steps=2),
     "upscale": lambda f: dict(image=up("ok")(f)),
     "vae_latents": lambda f: dict(image=up("ok")(f)),
     "chat": lambda f: dict(message="Bonjour", seed=1),

@@ -207,6 +207,20 @@ def test_a_real_output_is_served_to_the_logged_in_only(session, output, server):
         assert stranger.get("config").status_code == 401
 
 
+def test_a_stranger_gets_the_login_page_and_nothing_about_the_app(session, server):
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
+        page = stranger.get("")
+        assert page.status_code == 200 and "auth_required" in page.text
+        assert "text_to_image" not in page.text and "upscale" not in page.text  # no API schema in the login page
+        for path in ("gradio_api/runs", "gradio_api/runs/", "gradio_api/info", "gradio_api/openapi.json", "openapi.json",
+                     "config", "gradio_api/queue/status", "gradio_api/file=README.md", "gradio_api/upload_progress",
+                     "gradio_api/heartbeat/x", "gradio_api/call/upscale", "gradio_api/mcp/schema", "docs", "gradio_api/docs"):
+            answer = stranger.get(path)
+            assert 400 <= answer.status_code < 500 and "text_to_image" not in answer.text, (path, answer.status_code)
+        assert stranger.get("theme.css").status_code == 200  # what the login page needs to draw itself
+    assert "text_to_image" in session.get("").text  # logged in: the app
+
+
 def _call(session, api: str, data: list) -> str:
     """An API call as any HTTP client can make it; the event stream's text."""
     joined = session.post(f"gradio_api/call/{api}", json={"data": data})
@@ -278,5 +292,5 @@ def test_the_readme_limits_are_the_codes(studio):
     ]
     for line in expected:
         assert line in limits, line
-    with studio._use("text", studio.model_ref("text"), text.LanguageModel.from_pretrained, language_model=True) as lm:
+    with studio._use("text", studio.model_ref("text"), text.LanguageModel.from_pretrained) as lm:
         assert f"({lm.context_length} tokens for the tiny model" in limits

@@ -276,7 +276,7 @@ def free(lock) -> bool:
 @pytest.fixture
 def slow_language_model(web, monkeypatch):
     """The tiny LM made slow (10 ms a token), so a reply lasts long enough to leave or stop it; counts its steps."""
-    with web.studio._use("text", web.studio.model_ref("text"), LanguageModel.from_pretrained, language_model=True) as lm:
+    with web.studio._use("text", web.studio.model_ref("text"), LanguageModel.from_pretrained) as lm:
         forward = lm.model.forward
     steps = []
 

@@ -28,7 +28,9 @@ def test_equals_raw_diffusers_on_the_same_folder(studio):
     from diffusers import StableDiffusionPipeline
 
     result = studio.text_to_image("a red fox in the snow", **FOX)
-    raw = StableDiffusionPipeline.from_pretrained(studio.model_ref("image", result.params["model"]))
+    # in the format the studio picked (the recipe says which), as a user of diffusers would load it
+    raw = StableDiffusionPipeline.from_pretrained(studio.model_ref("image", result.params["model"]),
+                                                  dtype=getattr(torch, result.params["dtype"]))
     raw.set_progress_bar_config(disable=True)
     image = raw(
         "a red fox in the snow",
@@ -48,6 +50,7 @@ def test_recipe_is_complete(studio):
     assert params["guidance"] == 5.0
     assert params["scheduler"] == "Euler"
     assert params["preset"] == "tiny"
+    assert params["dtype"] == "float32"  # the tiny preset's, on every machine
     for key in ("model", "steps", "width", "height", "seed", "batch_size", "device"):
         assert key in params
 

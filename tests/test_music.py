@@ -27,8 +27,10 @@ def test_equals_raw_transformers_generate(studio):
     from transformers import AutoProcessor, MusicgenForConditionalGeneration
 
     result = studio.text_to_music("calm piano", duration=1, seed=3)
-    processor = AutoProcessor.from_pretrained(studio.model_ref("music", result.params["model"]))
-    model = MusicgenForConditionalGeneration.from_pretrained(studio.model_ref("music", result.params["model"]), use_safetensors=True).eval()
+    folder = studio.model_ref("music", result.params["model"])
+    processor = AutoProcessor.from_pretrained(folder)
+    dtype = getattr(torch, result.params["dtype"])  # the format the studio picked
+    model = MusicgenForConditionalGeneration.from_pretrained(folder, dtype=dtype, use_safetensors=True).eval()
     inputs = processor(text=["calm piano"], padding=True, return_tensors="pt")
     torch.manual_seed(3)
     with torch.no_grad():

@@ -30,8 +30,9 @@ def test_equals_raw_transformers_on_the_same_folder(studio):
     from transformers import VitsModel, VitsTokenizer
 
     result = studio.text_to_speech("Bonjour à tous.", language="fr", seed=3)
-    tokenizer = VitsTokenizer.from_pretrained(studio.model_ref("speech", result.params["model"]))
-    model = VitsModel.from_pretrained(studio.model_ref("speech", result.params["model"]), use_safetensors=True).eval()
+    folder = studio.model_ref("speech", result.params["model"])
+    tokenizer = VitsTokenizer.from_pretrained(folder)
+    model = VitsModel.from_pretrained(folder, dtype=getattr(torch, result.params["dtype"]), use_safetensors=True).eval()
     torch.manual_seed(3)
     with torch.no_grad():
         raw = model(**tokenizer("Bonjour à tous.", return_tensors="pt")).waveform[0].numpy()

@@ -46,6 +46,7 @@ def test_reply_equals_raw_transformers_generate(studio):
     result = studio.chat(HI, seed=3, temperature=0.9, top_p=0.8, top_k=20, repetition_penalty=1.2)
     folder = studio.model_ref("text", result.params["model"])
     tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert result.params["dtype"] == "float32"  # the tiny preset's; tests/test_number_formats.py covers int8
     raw = AutoModelForCausalLM.from_pretrained(folder)
     inputs = tokenizer.apply_chat_template(HI, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     torch.manual_seed(3)

@@ -113,7 +113,7 @@ def test_subtitles_parse_and_match_the_segments(studio):
 
 def test_cue_text_stays_on_one_line():
     transcript = Transcript("a", [(0.0, 1.0, "one\n\ntwo --> three"), (3599.9996, 3600.0, "x")], "en", {})
-    assert parse_srt(transcript.to_srt())[0][2] == "one two -> three"
+    assert parse_srt(transcript.to_srt())[0][2] == "one two --&gt; three"
     assert "01:00:00,000 --> 01:00:00,000" in transcript.to_srt()
 
 

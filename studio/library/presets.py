@@ -28,6 +28,7 @@ SCHEMA: dict[str, dict[str, type]] = {
     "speech": {"voices": dict, "alternatives": list, "defaults": dict},
     "transcribe": {"model": str, "alternatives": list, "defaults": dict},
     "music": {"model": str, "alternatives": list, "defaults": dict},
+    "melody": {"model": str, "alternatives": list},  # MusicGen Melody, for text_to_music(..., melody=); shares [music.defaults]
 }
 DEFAULT_TYPES = (str, int, float, bool)
 

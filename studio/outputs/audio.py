@@ -27,7 +27,7 @@ import soundfile as sf
 
 from pipelines.results import AudioResult
 from studio import __version__
-from studio.outputs import slug, write_files
+from studio.outputs import jsontext, slug, write_files
 
 FORMATS = ("wav", "flac", "mp3")
 SUFFIXES = {".wav", ".flac", ".mp3"}
@@ -61,8 +61,10 @@ def read(path: Path) -> dict[str, Any] | None:
     if not comment:
         return None
     try:
-        recipe = json.loads(comment)
-    except json.JSONDecodeError:
+        recipe = jsontext.loads(comment, f"the recipe in {path.name!r}")
+    except jsontext.OverLimit:
+        raise
+    except ValueError:
         return None  # a comment someone else wrote
     return recipe if isinstance(recipe, dict) else None
 

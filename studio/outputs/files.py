@@ -77,7 +77,8 @@ def write_files(folder: Path, label: str, writers: dict[str, Writer]) -> list[Pa
 
 
 def _stage(folder: Path, write: Writer) -> Path:
-    handle, name = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    # The writer's process id in the name tells a later start which staging files a crash left.
+    handle, name = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=folder)
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
@@ -115,6 +116,43 @@ def _publish(temporary: Path, final: Path) -> None:
         os.replace(temporary, final)
 
 
+def remove_staging(root: Path, *, unnamed_after: float = 60.0) -> list[Path]:
+    """Remove the `.tmp-*` files that writers killed mid-save left under `root` (and its day folders).
+
+    A file whose writer is still alive is kept (a CLI may be saving into the same
+    folder); one without a process id in its name is removed once `unnamed_after`
+    seconds old. Returns the paths removed.
+    """
+    import time
+
+    removed = []
+    for path in [*Path(root).glob(".tmp-*"), *Path(root).glob("*/.tmp-*")]:
+        found = re.match(r"\.tmp-(\d+)-", path.name)
+        try:
+            if found:
+                if _alive(int(found.group(1))):
+                    continue
+            elif time.time() - path.stat().st_mtime < unnamed_after:
+                continue
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass  # gone already, or not ours to remove
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():  # this process has not started writing: the file is an earlier process's
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def save(result: Any, root: Path, **options) -> list[Path]:
     """Write `result` under `root`'s folder of the day, its recipe embedded.
 
@@ -144,6 +182,7 @@ SAVERS = {
     "TokenTable": "studio.outputs.text",
     "AudioResult": "studio.outputs.audio",
     "Transcript": "studio.outputs.transcript",
+    "XYPlot": "studio.outputs.xy_plot",
 }
 
 

@@ -79,33 +79,50 @@ def thumbnail(entry: Entry, cache: Path) -> Path:
     if entry.kind == "image":
         return entry.path
     stat = entry.path.stat()
-    key = hashlib.sha256(f"{entry.path.resolve()}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"2|{entry.path.resolve()}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]  # 2: the card layout
     target = Path(cache) / f"{key}.png"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        picture = _waveform(entry.path) if entry.kind == "audio" else _card(entry)
+        picture = _waveform(entry) if entry.kind == "audio" else _card(entry)
         staging = target.with_suffix(f".{os.getpid()}.tmp")
         picture.save(staging, "PNG")
         os.replace(staging, target)
     return target
 
 
-def _waveform(path: Path) -> Image.Image:
+def _waveform(entry: Entry) -> Image.Image:
+    """A card that reads at a glance: the task and length, the loudness over time, the words that made it.
+
+    The loudness is the RMS of each column on a 60 dB scale (peaks drawn fainter
+    behind): a plain peak plot of music or noise fills the card edge to edge.
+    """
+    import numpy as np
+
     from pipelines.audio_io import load_audio
 
+    width, height = THUMB
     image = Image.new("RGB", THUMB, (24, 24, 40))
     draw = ImageDraw.Draw(image)
     try:
-        samples, _ = load_audio(path)
+        samples, rate = load_audio(entry.path)
     except ValueError:
+        draw.text((10, 8), f"{entry.task}: unreadable", fill=(230, 120, 120))
         return image
-    width, height = THUMB
-    columns = max(1, len(samples) // width)
-    peaks = [float(abs(samples[i * columns:(i + 1) * columns]).max(initial=0)) for i in range(width)]
-    scale = max(peaks) or 1.0
-    for x, peak in enumerate(peaks):
-        half = peak / scale * (height / 2 - 8)
-        draw.line([(x, height / 2 - half), (x, height / 2 + half)], fill=(120, 180, 255))
+    draw.text((10, 8), f"{entry.task} · {len(samples) / rate:.1f} s", fill=(200, 210, 240))
+    top, bottom = 40, height - 64
+    middle, half = (top + bottom) / 2, (bottom - top) / 2
+    draw.line([(8, middle), (width - 8, middle)], fill=(60, 60, 90))
+    columns = np.array_split(samples, width - 16) if len(samples) >= width else [samples]
+    for x, column in enumerate(columns, start=8):
+        if column.size == 0:
+            continue
+        peak = float(np.abs(column).max())
+        rms = float(np.sqrt(np.mean(np.square(column, dtype=np.float64))))
+        level = lambda value: max(0.0, min(1.0, (20 * np.log10(max(value, 1e-6)) + 60) / 60))  # noqa: E731
+        draw.line([(x, middle - half * level(peak)), (x, middle + half * level(peak))], fill=(70, 100, 160))
+        draw.line([(x, middle - half * level(rms)), (x, middle + half * level(rms))], fill=(140, 200, 255))
+    words = textwrap.wrap(entry.summary, 34)[:3]
+    draw.multiline_text((10, bottom + 10), "\n".join(words), fill=(220, 220, 230), spacing=3)
     return image
 
 

@@ -28,8 +28,25 @@ FIELDS = [
     ("strength", "Denoising strength"),
     ("batch_size", "Batch size"),
     ("lora_hashes", "Lora hashes"),
+    ("mask_blur", "Mask blur"),
+    ("inpaint_area", "Inpaint area"),
+    ("padding", "Masked area padding"),
+    ("mask_mode", "Mask mode"),
+    ("hires_scale", "Hires upscale"),
+    ("hires_steps", "Hires steps"),
+    ("hires_upscaler", "Hires upscaler"),
 ]
-PAIR = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+# recipe key -> {recipe value: A1111's word for it}
+VALUE_LABELS = {
+    "inpaint_area": {"whole": "Whole picture", "masked": "Only masked"},
+    "mask_mode": {"masked": "Inpaint masked", "unmasked": "Inpaint not masked"},
+    "hires_upscaler": {"latent": "Latent", "lanczos": "Lanczos", "upscaler": "Upscaler"},
+}
+HIRES_KEYS = ("scale", "steps", "upscaler")
+# Keys and the blanks around them are bounded so that each try of the pattern reads a
+# bounded stretch: a long line with no ":" costs linear time, not quadratic.
+PAIR = re.compile(r'\s{0,16}([\w][\w \-/]{0,63}):\s{0,16}("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+MAX_CHARS = 32_000  # two prompts at their limit and every setting, with room to spare
 
 
 def _quote(value: str) -> str:
@@ -46,7 +63,21 @@ def format_infotext(recipe: dict[str, Any]) -> str:
         values["lora_hashes"] = ", ".join(f"{name}: {digest}" for name, digest in values["lora_hashes"].items())
     if values.get("batch_size") == 1:
         values.pop("batch_size")  # A1111 writes the batch size only for batches
+    if isinstance(values.get("hires"), dict):  # A1111 writes the hires fix's strength as the denoising strength
+        hires = values["hires"]
+        values.update({f"hires_{key}": hires.get(key) for key in HIRES_KEYS}, strength=hires.get("strength"))
+        if not values["hires_steps"]:
+            values.pop("hires_steps")  # 0: the first pass's steps, which A1111 leaves out
+    if values.get("inpaint_area") != "masked":
+        values.pop("padding", None)  # A1111 writes the padding only for "only masked"
+    for key, words in VALUE_LABELS.items():
+        if key in values:
+            values[key] = words.get(values[key], values[key])
     pairs = [f"{label}: {_quote(str(values[key]))}" for key, label in FIELDS if values.get(key) not in (None, "")]
+    for index, entry in enumerate(values.get("control") or []):  # A1111's ControlNet extension writes these
+        from pipelines.control import infotext
+
+        pairs.append(f"ControlNet {index}: {json.dumps(infotext(entry), ensure_ascii=False)}")
     pairs.append(f"Version: {_quote('studio ' + str(recipe.get('studio_version', '')).strip())}")
     prompt = str(recipe.get("prompt", ""))
     # LoRAs chosen beside the prompt become its tags, so A1111 applies them too.
@@ -60,6 +91,8 @@ def format_infotext(recipe: dict[str, Any]) -> str:
 
 def parse_infotext(text: str) -> dict[str, Any]:
     """An A1111 parameters text -> a studio recipe (keys as in the Python API)."""
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"the image's parameters text is {len(text):,} characters; the limit is {MAX_CHARS:,}")
     lines = text.strip().split("\n")
     settings = lines.pop() if lines and len(PAIR.findall(lines[-1])) >= 3 else ""
     prompt, negative, in_negative = [], [], False
@@ -85,11 +118,17 @@ def parse_infotext(text: str) -> dict[str, Any]:
             recipe["width"], recipe["height"] = _number(width), _number(height)
         elif key == "lora_hashes":  # "name: hash, name2: hash2", as in a studio recipe
             recipe[key] = dict(pair.split(": ", 1) for pair in value.split(", ") if ": " in pair)
+        elif key in VALUE_LABELS:
+            recipe[key] = {word: name for name, word in VALUE_LABELS[key].items()}.get(value, value)
         elif key is not None:
             recipe[key] = value if key == "model_hash" else _number(value)
         else:
             recipe.setdefault("extra", {})[label] = value
-    recipe["task"] = "image_to_image" if "strength" in recipe else "text_to_image"
+    if "hires_scale" in recipe:
+        recipe["hires"] = {key: recipe.pop(f"hires_{key}", 0) for key in HIRES_KEYS}
+        if "strength" in recipe:
+            recipe["hires"]["strength"] = recipe.pop("strength")
+    recipe["task"] = "inpaint" if "mask_blur" in recipe else "image_to_image" if "strength" in recipe else "text_to_image"
     return recipe
 
 

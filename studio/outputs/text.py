@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from studio import __version__
-from studio.outputs import slug, write_files
+from studio.outputs import jsontext, slug, write_files
 
 FORMAT = "studio-text"
 ROLES = ("system", "user", "assistant")
@@ -59,8 +59,12 @@ def save(result, folder: Path) -> list[Path]:
 def _load(path: Path) -> dict[str, Any] | None:
     """The document of a JSON file this module wrote, else None."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        document = jsontext.loads(path.read_bytes(), repr(path.name))
+    except OSError:
+        return None
+    except jsontext.OverLimit:
+        raise
+    except ValueError:  # not JSON: not a file this module wrote
         return None
     if isinstance(document, dict) and document.get("format") == FORMAT and isinstance(document.get("recipe"), dict):
         return document
@@ -83,9 +87,9 @@ def read_conversation(path: str | Path) -> list[dict[str, str]]:
     """The messages of a saved chat (or of any JSON list of {"role", "content"} messages)."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path.name!r} is not a readable JSON file ({error})") from error
+        document = jsontext.loads(path.read_bytes(), repr(path.name))
+    except OSError as error:
+        raise ValueError(f"{path.name!r} could not be read ({error.strerror or error})") from None
     messages = document.get("messages") if isinstance(document, dict) else document
     if not isinstance(messages, list) or not messages:
         raise ValueError(f"{path.name!r} holds no conversation; load a chat saved by the studio (its .json file)")

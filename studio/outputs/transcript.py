@@ -1,7 +1,8 @@
 """Transcripts as JSON (recipe, text, segments) with SRT, WebVTT and plain text beside it.
 
 Four files share a numbered stem: `.json` is `{"format": "studio-transcript",
-"recipe": {...}, "text", "language", "segments": [[start, end, text], ...]}`;
+"recipe": {...}, "text", "language", "segments": [[start, end, text], ...]}` (with
+word timestamps also `"words"`: one `[[start, end, word], ...]` per segment);
 `.srt` and `.vtt` are subtitles for video players and editors; `.txt` is the
 text alone. `read` finds the recipe in the `.json`, also when handed one of the
 other three.
@@ -15,7 +16,7 @@ from typing import Any
 
 from pipelines.results import Transcript
 from studio import __version__
-from studio.outputs import slug, write_files
+from studio.outputs import jsontext, slug, write_files
 
 FORMAT = "studio-transcript"
 SUFFIXES = (".json", ".srt", ".vtt", ".txt")
@@ -30,6 +31,8 @@ def save(result: Transcript, folder: Path) -> list[Path]:
         "language": result.language,
         "segments": [list(segment) for segment in result.segments],
     }
+    if result.words:  # timestamps="word": one list of [start, end, word] per segment
+        document["words"] = [[list(word) for word in segment] for segment in result.words]
     texts = {
         ".json": json.dumps(document, ensure_ascii=False, indent=2),
         ".srt": result.to_srt(),
@@ -49,8 +52,10 @@ def read(path: Path) -> dict[str, Any] | None:
         return None
     document_path = path.with_suffix(".json")
     try:
-        document = json.loads(document_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        document = jsontext.loads(document_path.read_bytes(), repr(document_path.name))
+    except jsontext.OverLimit:
+        raise
+    except (OSError, ValueError):
         return None
     if isinstance(document, dict) and document.get("format") == FORMAT and isinstance(document.get("recipe"), dict):
         return document["recipe"]

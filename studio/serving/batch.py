@@ -39,6 +39,8 @@ from pipelines.lora import TAG
 METHODS = {
     "text_to_image": "text_to_image",
     "image_to_image": "image_to_image",
+    "inpaint": "inpaint",
+    "outpaint": "outpaint",
     "upscale": "upscale",
     "chat": "chat",
     "text_to_text": "text_to_text",
@@ -48,14 +50,16 @@ METHODS = {
     "text_to_music": "text_to_music",
     "continue_music": "continue_music",
     "translate_speech": "translate_speech",
+    "xy_plot": "xy_plot",
 }
+XY_OPERATIONS = ("text_to_image", "image_to_image", "inpaint", "outpaint")
 AUDIO_TO_AUDIO = {"continue": "continue_music", "translate": "translate_speech"}
 # Jobs run in this order of model families, so each model is loaded once per process.
 FAMILY = {
-    "text_to_image": 0, "image_to_image": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
+    "text_to_image": 0, "image_to_image": 0, "inpaint": 0, "outpaint": 0, "xy_plot": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
     "text_to_speech": 3, "translate_speech": 4, "speech_to_text": 4, "text_to_music": 5, "continue_music": 5,
 }
-FILE_FIELDS = {"image", "audio"}  # paths relative to the jobs file
+FILE_FIELDS = {"image", "audio", "melody", "mask"}  # paths relative to the jobs file
 BATCH_LIMIT = 4  # text-to-image jobs per batched pass
 NOT_JOB_FIELDS = {"self", "callback", "stop"}
 
@@ -121,8 +125,17 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
     method = getattr(studio_class, method_name, None)
     if method is None:
         raise fail(f"task {task!r} is not available in this version of the studio")
+    plot = None
+    if task == "xy_plot":  # {"task": "xy_plot", "plot": "text_to_image", "x": [...], ...the operation's settings}
+        plot = data.pop("plot", None)
+        if plot not in XY_OPERATIONS:
+            raise fail(f"field 'plot' must be one of {', '.join(XY_OPERATIONS)} for xy_plot, got {plot!r}")
+        method = getattr(studio_class, plot)
     signature = inspect.signature(method)
     parameters = {n: p for n, p in signature.parameters.items() if n not in NOT_JOB_FIELDS}
+    if plot is not None:
+        axes = inspect.signature(studio_class.xy_plot).parameters
+        parameters.update({n: axes[n] for n in ("x", "y")})
     hints = typing.get_type_hints(method)
     for name, value in data.items():
         if name not in parameters:
@@ -139,10 +152,18 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
             if not resolved.is_file():
                 raise fail(f"field {name!r}: file {data[name]!r} does not exist")
             data[name] = str(resolved)
+    for index, entry in enumerate(data.get("control") or []):  # ControlNet images: relative to the jobs file too
+        if isinstance(entry, dict) and isinstance(entry.get("image"), str):
+            resolved = (base / entry["image"]).expanduser()
+            if not resolved.is_file():
+                raise fail(f"field 'control[{index}] image': file {entry['image']!r} does not exist")
+            entry["image"] = str(resolved)
     if "seed" in parameters and data.get("seed") in (None, -1):
         # A seed from the line itself: the same on every run and in every process.
         digest = hashlib.sha256(f"{number}:{json.dumps(data, sort_keys=True)}".encode()).hexdigest()
         data["seed"] = int(digest[:8], 16) % (MAX_SEED + 1)
+    if plot is not None:
+        data["task"] = plot  # xy_plot's first argument: the operation it runs
     return Job(number, task, method_name, data)
 
 
@@ -167,8 +188,10 @@ def plan(jobs: list[Job]) -> list[list[Job]]:
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         settings = {k: v for k, v in job.kwargs.items() if k not in ("prompt", "seed")}
-        # A LoRA applies to its own request only, so its jobs are not batched with others.
-        plain = not settings.get("loras") and not TAG.search(str(job.kwargs.get("prompt", "")))
+        # A LoRA applies to its own request only, a hires fix runs two passes and ControlNet another
+        # pipeline: none of them is a job for the one-pass batched call.
+        plain = (not settings.get("loras") and not TAG.search(str(job.kwargs.get("prompt", "")))
+                 and not settings.get("hires") and not settings.get("control"))
         if job.method == "text_to_image" and settings.get("batch_size", 1) == 1 and plain:
             group = groups.setdefault(json.dumps(settings, sort_keys=True), [])
             group.append(job)

@@ -20,7 +20,7 @@ from typing import Any
 
 # Studio methods exposed as verbs, in the order of the UI's tabs.
 OPERATIONS = [
-    "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale",
+    "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "inpaint", "outpaint", "upscale",
     "text_to_speech", "speech_to_text", "text_to_music", "continue_music", "translate_speech",
 ]
 SKIPPED = {"self", "callback", "stop"}
@@ -75,6 +75,8 @@ def _add_serve(verbs) -> None:
     serve.add_argument("--concurrency", type=int, default=1, help="generations run at once on the device (default 1)")
     serve.add_argument("--queue-size", type=int, default=64, help="requests waiting at most; more are refused (default 64)")
     serve.add_argument("--max-file-size", default="50mb", help="largest upload accepted (default 50mb)")
+    serve.add_argument("--mcp", action=argparse.BooleanOptionalAction, default=True,
+                       help="serve the operations as MCP tools at /gradio_api/mcp/ (default on; off with a login)")
     serve.set_defaults(handler=_serve)
 
 
@@ -82,8 +84,8 @@ def _serve(args) -> None:
     from studio.core import Studio
     from studio.serving.serve import launch
 
-    launch(Studio(preset=args.preset, models_dir=args.models_dir), host=args.host, port=args.port, concurrency=args.concurrency,
-           queue_size=args.queue_size, max_file_size=args.max_file_size)
+    launch(Studio(preset=args.preset, models_dir=args.models_dir), host=args.host, port=args.port,
+           concurrency=args.concurrency, queue_size=args.queue_size, max_file_size=args.max_file_size, mcp=args.mcp)
 
 
 def _add_batch(verbs) -> None:
@@ -141,6 +143,10 @@ def _add_operation(verbs, name: str, method) -> None:
         if parameter.name in SKIPPED:
             continue
         kind = _plain_type(hints.get(parameter.name, str))
+        if kind is bool and str in typing.get_args(hints.get(parameter.name)):  # e.g. timestamps: true|false|word
+            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_bool_or_text,
+                              metavar="true|false|TEXT")
+            continue
         if parameter.default is inspect.Parameter.empty:
             verb.add_argument(parameter.name, type=_converter(kind), metavar=parameter.name.upper())
         elif kind is bool:
@@ -164,6 +170,11 @@ def _converter(kind: Any):
     if kind in (list, dict):
         return _json_or_text
     return str
+
+
+def _bool_or_text(text: str) -> bool | str:
+    """"true"/"false" as booleans, any other word as itself (the operation checks it)."""
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def _json_or_text(text: str) -> Any:

@@ -48,19 +48,24 @@ class AudioTasks(StudioBase):
         *,
         task: str | None = None,
         language: str | None = None,
-        timestamps: bool | None = None,
+        timestamps: bool | str | None = None,
         batch_size: int | None = None,
+        vad: bool | None = None,
         model: str | None = None,
     ):
         """The words spoken in `audio` (at most 10 minutes), as a Transcript (.text, .segments, .to_srt(), .to_vtt()).
 
         `task`: transcribe | translate (into English). `language`: "auto" (detected on
-        the first 30 s with sound) or a code ("en", "fr", ...). Audio over 30 s is cut into
-        windows decoded `batch_size` at a time. Silence gives an empty transcript.
+        the first 30 s with sound) or a code ("en", "fr", ...). `timestamps`: true (segments),
+        false (one segment a window) or "word" (also each word's times, `.words`, in the JSON
+        and as VTT cue timestamps). `vad` (default on): Silero
+        VAD finds the speech, pauses are skipped and windows of at most 30 s end in them;
+        off: windows end at the quietest moment. Windows are decoded `batch_size` at a
+        time. Silence gives an empty transcript.
         """
         from pipelines.transcribe import SpeechToText
 
-        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size)
+        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size, vad=vad)
         settings = self._settings("transcribe", SpeechToText.__call__, given)
         with (
             self._guard("transcribing"),
@@ -77,17 +82,26 @@ class AudioTasks(StudioBase):
         temperature: float | None = None,
         top_k: int | None = None,
         seed: int | None = None,
+        melody=None,
         model: str | None = None,
     ):
         """`duration` seconds (at most 120) of music after `prompt`, as an AudioResult.
 
         Past MusicGen's 30 s window the music is continued window by window.
         `guidance` 1 turns classifier-free guidance off. Stereo models give (samples, 2).
+        `melody` (audio: a hummed, whistled or played tune) makes the preset's MusicGen
+        Melody play that tune in the style of `prompt` (at most 30 s).
         """
         from pipelines.music import TextToMusic
 
         given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
         settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,))
+        if melody is not None:
+            from pipelines.melody import MelodyToMusic
+
+            model = self.model_ref("melody", model)
+            with self._guard("writing music"), self._use("text_to_music_melody", model, MelodyToMusic.from_pretrained) as music:
+                return self._finish(music(prompt, melody=melody, **settings))
         with self._guard("writing music"), self._music(model) as music:
             return self._finish(music(prompt, **settings))
 

@@ -24,12 +24,17 @@ class ImageTasks(StudioBase):
         preview_every: int | None = None,
         model: str | None = None,
         loras=None,
+        hires: dict | None = None,
+        control: list | None = None,
         callback=None,
     ):
         """Images from a prompt. Unset settings come from the preset, then the model's defaults.
 
         `seed` None or -1 draws one (recorded in the result); image i of a batch uses seed + i.
         `preview_every` N > 0 decodes every Nth step into `result.previews`.
+        `hires`: a hires fix, {"scale": 2, "steps": 0, "strength": 0.7, "upscaler": "latent"|"lanczos"|"upscaler"}.
+        `control`: ControlNet guidance, [{"model", "image", "preprocessor": "canny"|"depth"|"none", "scale",
+        "start", "end"}]; models by hub id or folder.
         `callback(step, total, preview)` is called after each step.
         `model`: a hub id or a name from `list_models("image")` (default: the preset's).
         `loras`: LoRAs of `list_models("lora")` for this request only: "name:0.8, other" or {"name": 0.8};
@@ -38,8 +43,13 @@ class ImageTasks(StudioBase):
         from pipelines.image import ImageToImage, TextToImage
 
         given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
-                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
+                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, hires=hires,
+                     control=control, callback=callback)
         settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,))
+        settings.pop("upscale_image", None)
+        settings["load_control"] = self._control_loader
+        if isinstance(hires, dict) and str(hires.get("upscaler", "")).lower() == "upscaler":
+            settings["upscale_image"] = self._upscale_image
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), loras)
         loaded = self.model_ref("image", model)
         with self._guard("generating images"), self._use("text_to_image", loaded, TextToImage.from_pretrained) as pipe:
@@ -65,22 +75,26 @@ class ImageTasks(StudioBase):
         preview_every: int | None = None,
         model: str | None = None,
         loras=None,
+        control: list | None = None,
         callback=None,
     ):
         """Redraw `image` (PIL image, path or array) after `prompt`; `strength` in (0, 1].
 
         Built from the text-to-image pipeline with `from_pipe`: no second copy of the weights.
         `model`, `loras`: as for `text_to_image`.
+        `control`: ControlNet guidance, as for `text_to_image`.
         """
         from pipelines.image import ImageToImage, TextToImage
 
         given = dict(negative_prompt=negative_prompt, strength=strength, steps=steps, guidance=guidance, width=width,
                      height=height, seed=seed, batch_size=batch_size, scheduler=scheduler,
-                     preview_every=preview_every, callback=callback)
+                     preview_every=preview_every, control=control, callback=callback)
         settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,))
+        settings["load_control"] = self._control_loader
         model = self.model_ref("image", model)
         parent_key = self._key("text_to_image", model)
-        parent = (parent_key, lambda: self._load(model, lambda: TextToImage.from_pretrained(model, device=self.device, dtype=self.dtype())))
+        parent = (parent_key, lambda: self._load(model, lambda: TextToImage.from_pretrained(model, device=self.device,
+                                                                                         dtype=parent_key.dtype)))
         key = self._key("image_to_image", model)
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), loras)
         with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
@@ -88,6 +102,38 @@ class ImageTasks(StudioBase):
                 result = pipe(image, chosen.prompt, **settings)
         chosen.record(result.params, prompt)
         return self._finish(result)
+
+    def _control_loader(self, kind: str, name: str):
+        """A ControlNet ("controlnet") or a depth model ("depth"), loaded once into the model cache."""
+        from pipelines.control import DepthEstimator, load_controlnet
+        from pipelines.devices import pick_dtype
+
+        reference = self.model_ref("image", name)
+        if kind == "controlnet":
+            return self.models.get(self._key("controlnet", reference),
+                                   lambda: load_controlnet(reference, device=self.device,
+                                                           dtype=pick_dtype(self.device, self._dtype_choice, kind="diffusion")))
+        return self.models.get(self._key("depth", reference), lambda: DepthEstimator.from_pretrained(reference, device=self.device))
+
+    def control_map(self, image, preprocessor: str = "canny", *, low: int = 100, high: int = 200,
+                    depth_model: str | None = None):
+        """The control map ControlNet would see for `image`: canny edges, a depth map, or the image ("none")."""
+        from pipelines.control import check, control_map
+
+        entry = check([{"model": "preview", "image": image, "preprocessor": preprocessor, "low": low, "high": high,
+                        **({"depth_model": depth_model} if depth_model else {})}])[0]
+        depth = self._control_loader("depth", entry["depth_model"]) if entry["preprocessor"] == "depth" else None
+        with self._guard("making the control map"):
+            return control_map(entry, entry["image"].size, depth)
+
+    def _upscale_image(self, image):
+        """`image` through the preset's upscaling model at its own factor (for the hires fix)."""
+        from pipelines.upscale import Upscaler
+
+        settings = self._settings("upscale", Upscaler.__call__, {})
+        settings.pop("scale", None)
+        with self._use("upscale", self.model_ref("upscale"), Upscaler.from_pretrained) as upscaler:
+            return upscaler(image, **settings).images[0]
 
     def upscale(self, image, scale: int | None = None, *, tile: int | None = None, model: str | None = None):
         """Upscale `image` x2 or x4 with the preset's Swin2SR model, `tile` input pixels at a time."""

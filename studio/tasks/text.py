@@ -138,7 +138,7 @@ class TextTasks(StudioBase):
         from pipelines.text import LanguageModel
 
         loaded = self.model_ref("text", model)
-        with self._guard(doing), self._use("text", loaded, LanguageModel.from_pretrained, language_model=True) as lm:
+        with self._guard(doing), self._use("text", loaded, LanguageModel.from_pretrained) as lm:
             yield lm
 
 

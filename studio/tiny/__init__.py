@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from importlib import metadata
@@ -28,12 +29,32 @@ from pathlib import Path
 # name -> module holding build(folder)
 FAMILIES = {
     "sd": "studio.tiny.sd",
+    "sd-safety": "studio.tiny.sd_safety",
+    "sd3": "studio.tiny.sd3",
+    "flux": "studio.tiny.flux",
+    "sd-inpaint": "studio.tiny.sd_inpaint",
+    "sdxl": "studio.tiny.sdxl",
+    "controlnet": "studio.tiny.controlnet",
+    "controlnet-sdxl": "studio.tiny.controlnet_sdxl",
+    "depth": "studio.tiny.depth",
     "chat": "studio.tiny.chat",
+    "gemma2": "studio.tiny.gemma2",
+    "gemma3": "studio.tiny.gemma3",
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
+    "tts-uroman": "studio.tiny.tts_uroman",
     "musicgen": "studio.tiny.musicgen",
+    "musicgen_melody": "studio.tiny.musicgen_melody",
     "upscaler": "studio.tiny.upscaler",
     "lora": "studio.tiny.lora",  # a LoRA for "sd": pytorch_lora_weights.safetensors
+}
+
+# builders that call another builder: a change to that one rebuilds them too
+BUILDS_ON = {
+    "studio.tiny.sd_inpaint": ("studio.tiny.sd",),
+    "studio.tiny.sdxl": ("studio.tiny.sd",),
+    "studio.tiny.controlnet": ("studio.tiny.sd", "studio.tiny.sdxl"),
+    "studio.tiny.controlnet_sdxl": ("studio.tiny.controlnet", "studio.tiny.sd", "studio.tiny.sdxl"),
 }
 
 PREFIX = "tiny:"
@@ -49,7 +70,11 @@ def cache_root() -> Path:
 
 def _fingerprint(module_name: str) -> str:
     """A hash of the builder's source, the corpus and the library versions, read without importing them."""
-    sources = [Path(importlib.util.find_spec(m).origin).read_text() for m in (module_name, "studio.tiny.corpus")]
+    own = Path(importlib.util.find_spec(module_name).origin).read_text()
+    # A builder made from another one (sd_safety from sd) changes when that one does.
+    uses = sorted(set(re.findall(r"^from (studio\.tiny\.\w+) import", own, re.M))
+                  | set(BUILDS_ON.get(module_name, ())) | {"studio.tiny.corpus"})
+    sources = [own] + [Path(importlib.util.find_spec(m).origin).read_text() for m in uses]
     versions = [metadata.version(package) for package in ("torch", "transformers", "diffusers", "tokenizers")]
     return hashlib.sha256("|".join(sources + versions).encode()).hexdigest()[:12]
 

@@ -34,7 +34,7 @@ _NUM_CODEBOOKS = 4
 _CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éèêëàâäùûüçôöîïÿæœÉÈÊÀÇ.,;:!?'\"-()"
 
 
-def _t5_tokenizer() -> T5Tokenizer:
+def t5_tokenizer() -> T5Tokenizer:
     # T5Tokenizer wants unigram (piece, score) pairs with <pad>, </s>, <unk> as ids 0,
     # 1, 2. Scores are log frequencies of the corpus's words and characters: unlike the
     # `tokenizers` unigram trainer (multithreaded, so its scores vary in the last
@@ -52,7 +52,7 @@ def _t5_tokenizer() -> T5Tokenizer:
 
 def build(folder: Path) -> None:
     torch.manual_seed(0)
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     text_encoder = T5Config(
         vocab_size=len(tokenizer),
         d_model=16,

@@ -2,7 +2,8 @@
 
 64x64 images (latents 8x8x4, the same 8x scale as SD), a 2-layer CLIP text encoder and a CLIP tokenizer
 trained on the corpus. `StableDiffusionPipeline.from_pretrained(folder)` and
-`AutoPipelineForText2Image.from_pretrained(folder)` load it like a hub model.
+`AutoPipelineForText2Image.from_pretrained(folder)` load it like a hub model. Its
+`preview_decoder/` folder holds a tiny TAESD (AutoencoderTiny) for the step previews.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import json
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import (
+    AutoencoderKL,
+    AutoencoderTiny,
+    EulerDiscreteScheduler,
+    StableDiffusionPipeline,
+    UNet2DConditionModel,
+)
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -20,7 +27,7 @@ from studio.tiny.corpus import TEXT
 _HIDDEN = 32
 
 
-def _clip_tokenizer() -> CLIPTokenizer:
+def clip_tokenizer() -> CLIPTokenizer:
     # CLIP's BPE marks word ends with "</w>"; every byte character and every
     # character + "</w>" must be in the vocab so any text encodes.
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
@@ -41,8 +48,15 @@ def _clip_tokenizer() -> CLIPTokenizer:
 
 
 def build(folder: Path) -> None:
+    pipe = StableDiffusionPipeline(**components(), safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    _preview_decoder().save_pretrained(folder / "preview_decoder", safe_serialization=True)
+
+
+def components() -> dict:
+    """The pipeline's parts (the same random weights every time), for builders of variants."""
     torch.manual_seed(0)
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=len(tokenizer),
@@ -83,14 +97,18 @@ def build(folder: Path) -> None:
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
+    return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
+
+
+def _preview_decoder() -> AutoencoderTiny:
+    """A tiny TAESD (the architecture of madebyollin/taesd, narrower) for the step previews: pipelines.preview.
+
+    Four decoder blocks give the same 8x upsampling as the VAE; latents decode as TAESD decodes SD's.
+    """
+    return AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        num_encoder_blocks=(1, 1, 1, 1),
+        num_decoder_blocks=(1, 1, 1, 1),
+        latent_channels=4,
     )
-    pipe.save_pretrained(folder, safe_serialization=True)

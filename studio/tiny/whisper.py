@@ -132,7 +132,9 @@ def build(folder: Path) -> None:
         task_to_id={"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")},
         no_timestamps_token_id=no_ts,
         prev_sot_token_id=ids("<|startofprev|>"),
-        max_initial_timestamp_index=50,  # first timestamp within 1 s, as in the real checkpoints
+        max_initial_timestamp_index=50,
+        # the cross-attention heads whose alignment gives word times (the real checkpoints list theirs)
+        alignment_heads=[[0, 0], [0, 1]],  # first timestamp within 1 s, as in the real checkpoints
         begin_suppress_tokens=[ids("Ġ"), eot],
         suppress_tokens=unreadable + list(range(sot, no_ts + 1)),
     )

@@ -9,17 +9,30 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import audio_tabs, header, history, image_tabs, image_tools, model_picker, send_to, text_tabs
+from studio.ui import (
+    audio_tabs,
+    examples,
+    header,
+    history,
+    image_extras,
+    image_tabs,
+    image_tools,
+    inpaint_tab,
+    model_picker,
+    send_to,
+    text_tabs,
+)
 from studio.ui.i18n import translations
+from studio.ui.inputs import Blocks
 
 TITLE = "Studio"
 
 
 def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
     gpu = {"concurrency_id": "device", "concurrency_limit": concurrency_limit}
-    with gr.Blocks(title=TITLE) as app:
+    with Blocks(title=TITLE, folders=lambda: [studio.outputs, examples.FOLDER]) as app:
         gr.Markdown(f"# {TITLE}\n{studio.preset.description}")
-        header.header(studio)
+        status = header.header(studio)
         with gr.Tabs() as tabs:
             parts = _flatten([
                 text_tabs.chat_tab(studio, gpu),
@@ -33,6 +46,9 @@ def build_app(studio, *, concurrency_limit: int = 1) -> gr.Blocks:
             ])
             history.history_tab(studio, parts, tabs)
         send_to.wire(parts, tabs)
+        # The device "auto" stands for, named as soon as the page shows.
+        app.load(lambda: header.status_text(studio), None, status, queue=False, api_visibility="private",
+                 show_progress="hidden")
     return app
 
 
@@ -41,7 +57,15 @@ def _flatten(items: list) -> list:
     return [part for item in items for part in (item if isinstance(item, list) else [item])]
 
 
+def head() -> str:
+    """The page's script (Ctrl+Enter, translated example headers), for `launch(head=...)`."""
+    from studio.ui import page
+
+    return page.head(labels())
+
+
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, audio_tabs.TEXTS, history.TEXTS, model_picker.TEXTS,
+    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS,
+                        image_extras.TEXTS, audio_tabs.TEXTS, history.TEXTS, model_picker.TEXTS,
                         send_to.TEXTS)

@@ -16,6 +16,7 @@ from studio.ui.fields import Number, Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, model_dropdown
 from studio.ui.parts import TabParts
+from studio.ui.streaming import waiting
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -37,6 +38,9 @@ TEXTS = {
     "aud_task": ("Task (translate: into English)", "Tâche (traduire : vers l'anglais)"),
     "aud_spoken_language": ("Spoken language (auto = detected)", "Langue parlée (auto = détectée)"),
     "aud_timestamps": ("Timestamps", "Horodatage"),
+    "aud_words": ("Word timings (in the JSON and the VTT)", "Horodatage des mots (dans le JSON et le VTT)"),
+    "aud_vad": ("Find the speech (Silero VAD): skip pauses, cut windows in them",
+                "Trouver la parole (Silero VAD) : sauter les pauses, y couper les fenêtres"),
     "aud_batch_size": ("30 s windows decoded at once", "Fenêtres de 30 s décodées ensemble"),
     "aud_transcribe": ("Transcribe", "Transcrire"),
     "aud_transcript": ("Text", "Texte"),
@@ -49,20 +53,34 @@ TEXTS = {
     "aud_top_k": ("Top-k (0 = all codes)", "Top-k (0 = tous les codes)"),
     "aud_compose": ("Compose", "Composer"),
     "aud_mode": ("Mode", "Mode"),
-    "aud_mode_info": ("continue: more of the music; translate: the speech said again in another language",
-                      "continue : prolonger la musique ; translate : redire la parole dans une autre langue"),
+    "aud_mode_info": ("continue: more of the music; melody: play this tune in the style described; "
+                      "translate: the speech said again in another language",
+                      "continue : prolonger la musique ; melody : jouer cet air dans le style décrit ; "
+                      "translate : redire la parole dans une autre langue"),
     "aud_keep_prompt": ("Start the result with the given audio", "Commencer le résultat par l'audio donné"),
     "aud_target_language": ("Say it in", "Dire en"),
     "aud_run": ("Run", "Lancer"),
+    "aud_stop": ("Stop", "Arrêter"),
     "aud_heard": ("Text heard, then spoken", "Texte entendu, puis prononcé"),
 }
 FORMATS = ["wav", "flac", "mp3"]
-MODES = ("continue", "translate")
+MODES = ("continue", "melody", "translate")
 SPOKEN_LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
 
 
 def _saved(studio, result, format: str) -> tuple[str, dict]:
     return str(studio.save(result, format=format)[0]), result.params
+
+
+def _controls(label: str):
+    with gr.Row():
+        run = gr.Button(t(label), variant="primary", scale=3)
+        stop = gr.Button(t("aud_stop"), variant="stop", scale=1)
+    return run, stop
+
+
+def _stoppable(stop, event) -> None:
+    stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
 
 
 def _seed_and_format():
@@ -81,7 +99,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
             text = gr.Textbox(label=t("aud_text"), lines=5, placeholder="Bonjour ! Je lis ce texte à voix haute.")
             language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"),
                                    allow_custom_value=True)
-            run = gr.Button(t("aud_speak"), variant="primary")
+            run, stop = _controls("aud_speak")
             with gr.Accordion(t("aud_settings"), open=False):
                 speaking_rate = Slider(MIN_RATE, MAX_RATE, step=0.05, value=default(studio, "speech", call, "speaking_rate"),
                                        label=t("aud_speaking_rate"))
@@ -100,11 +118,12 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
         progress(0, desc="loading the voice")
         # The voices of the preset answer for their languages; another model only when one is picked.
         chosen = None if model in studio.preset.voices().values() else client_model(model)
-        result = studio.text_to_speech(text, language=language, speaking_rate=speaking_rate, pause=pause, seed=seed, model=chosen)
-        return _saved(studio, result, format)
+        result = yield from waiting(lambda: studio.text_to_speech(text, language=language, speaking_rate=speaking_rate,
+                                                                  pause=pause, seed=seed, model=chosen), 2)
+        yield _saved(studio, result, format)
 
-    run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format, model], [audio, recipe],
-              api_name="text_to_speech", **gpu)
+    _stoppable(stop, run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format, model], [audio, recipe],
+                               api_name="text_to_speech", **gpu))
     inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed}
     return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
 
@@ -119,11 +138,14 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
             task = Radio(list(TASKS), value=default(studio, "transcribe", call, "task"), label=t("aud_task"))
             language = gr.Dropdown(SPOKEN_LANGUAGES, value=default(studio, "transcribe", call, "language", "auto"),
                                    allow_custom_value=True, label=t("aud_spoken_language"))
-            run = gr.Button(t("aud_transcribe"), variant="primary")
+            run, stop = _controls("aud_transcribe")
             with gr.Accordion(t("aud_settings"), open=False):
-                timestamps = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps"), label=t("aud_timestamps"))
+                timestamps = gr.Checkbox(value=bool(default(studio, "transcribe", call, "timestamps")), label=t("aud_timestamps"))
                 batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "transcribe", call, "batch_size"),
                                     label=t("aud_batch_size"))
+                vad = gr.Checkbox(value=default(studio, "transcribe", call, "vad"), label=t("aud_vad"))
+                words = gr.Checkbox(value=default(studio, "transcribe", call, "timestamps") == "word",
+                                    label=t("aud_words"))
                 model = model_dropdown(studio, "transcribe")
             spoken = examples.speech()
             if spoken:
@@ -136,17 +158,19 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(180)
-    def speech_to_text(audio, task, language, timestamps, batch_size, model=None, progress=gr.Progress(track_tqdm=True)):
+    def speech_to_text(audio, task, language, timestamps, batch_size, vad=None, words=False, model=None,
+                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
-        transcript = studio.speech_to_text(audio, task=task, language=language, timestamps=timestamps, batch_size=batch_size,
-                                           model=client_model(model))
+        transcript = yield from waiting(lambda: studio.speech_to_text(
+            audio, task=task, language=language, timestamps="word" if words else timestamps,
+            batch_size=batch_size, vad=vad, model=client_model(model)), 4)
         paths = studio.save(transcript)
         rows = [[start, end, words] for start, end, words in transcript.segments]
-        return transcript.text, rows, [str(p) for p in paths], transcript.params
+        yield transcript.text, rows, [str(p) for p in paths], transcript.params
 
-    run.click(speech_to_text, [audio, task, language, timestamps, batch_size, model], [text, segments, files, recipe],
-              api_name="speech_to_text", **gpu)
-    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size}
+    _stoppable(stop, run.click(speech_to_text, [audio, task, language, timestamps, batch_size, vad, words, model],
+                               [text, segments, files, recipe], api_name="speech_to_text", **gpu))
+    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size, "vad": vad}
     return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
 
 
@@ -172,7 +196,7 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
     with gr.Tab(t("tab_t2m"), id="text_to_music"), gr.Row():
         with gr.Column():
             prompt = gr.Textbox(label=t("aud_prompt"), lines=3, placeholder="calm piano with soft rain, lo-fi")
-            run = gr.Button(t("aud_compose"), variant="primary")
+            run, stop = _controls("aud_compose")
             duration, guidance, temperature, top_k, seed, format, model = _music_settings(studio, TextToMusic.__call__)
         with gr.Column():
             audio = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
@@ -184,12 +208,13 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
     def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, model=None,
                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the music model")
-        result = studio.text_to_music(prompt, duration=duration, guidance=guidance, temperature=temperature, top_k=top_k,
-                                      seed=seed, model=client_model(model))
-        return _saved(studio, result, format)
+        result = yield from waiting(lambda: studio.text_to_music(prompt, duration=duration, guidance=guidance,
+                                                                 temperature=temperature, top_k=top_k, seed=seed,
+                                                                 model=client_model(model)), 2)
+        yield _saved(studio, result, format)
 
-    run.click(text_to_music, [prompt, duration, guidance, temperature, top_k, seed, format, model], [audio, recipe],
-              api_name="text_to_music", **gpu)
+    _stoppable(stop, run.click(text_to_music, [prompt, duration, guidance, temperature, top_k, seed, format, model],
+                               [audio, recipe], api_name="text_to_music", **gpu))
     inputs = {"prompt": prompt, "duration": duration, "guidance": guidance, "temperature": temperature, "top_k": top_k,
               "seed": seed}
     return TabParts("text_to_music", ("text_to_music",), inputs, {"audio": audio})
@@ -210,7 +235,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             with gr.Group(visible=False) as translating:
                 language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_target_language"),
                                        allow_custom_value=True)
-            run = gr.Button(t("aud_run"), variant="primary")
+            run, stop = _controls("aud_run")
             duration, guidance, temperature, top_k, seed, format, model = _music_settings(studio, TextToMusic.continue_audio)
             gr.Examples([[examples.melody(), "continue", "add soft drums and a bass line"]], inputs=[audio, mode, prompt])
         with gr.Column():
@@ -219,7 +244,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     def show(chosen):
-        return gr.Group(visible=chosen == "continue"), gr.Group(visible=chosen == "translate")
+        return gr.Group(visible=chosen != "translate"), gr.Group(visible=chosen == "translate")
 
     @guard
     @gpu_task(180)
@@ -227,19 +252,28 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
                        model=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         if mode == "translate":
-            output = studio.translate_speech(audio, language=language, seed=seed)
+            output = yield from waiting(lambda: studio.translate_speech(audio, language=language, seed=seed), 3)
             path, params = _saved(studio, output, format)
-            return path, f"{params['transcript']}\n→ {params['text']}", params
+            yield path, f"{params['transcript']}\n→ {params['text']}", params
+            return
+        if mode == "melody":  # the given audio is the tune, the prompt its style
+            output = yield from waiting(lambda: studio.text_to_music(
+                prompt, melody=audio, duration=duration, guidance=guidance, temperature=temperature,
+                top_k=top_k, seed=seed), 3)
+            path, params = _saved(studio, output, format)
+            yield path, params.get("melody_pitch_classes", ""), params
+            return
         if mode != "continue":
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        output = studio.continue_music(audio, prompt, duration=duration, guidance=guidance, temperature=temperature,
-                                       top_k=top_k, seed=seed, keep_prompt=keep_prompt, model=client_model(model))
+        output = yield from waiting(lambda: studio.continue_music(audio, prompt, duration=duration, guidance=guidance,
+                                                                  temperature=temperature, top_k=top_k, seed=seed,
+                                                                  keep_prompt=keep_prompt, model=client_model(model)), 3)
         path, params = _saved(studio, output, format)
-        return path, "", params
+        yield path, "", params
 
     mode.change(show, mode, [continuing, translating], queue=False, api_visibility="private")
     inputs = [audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format, model]
-    run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu)
+    _stoppable(stop, run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu))
     named = {"audio": audio, "prompt": prompt, "duration": duration, "keep_prompt": keep_prompt, "language": language,
              "guidance": guidance, "temperature": temperature, "top_k": top_k, "seed": seed}
     return TabParts("audio_to_audio", ("continue_music", "translate_speech"), named, {"audio": result})

@@ -43,23 +43,72 @@ class Number(gr.Number):
 
 
 class Radio(gr.Radio):
-    """Radio buttons whose value is checked by the studio, which names the field (see `Slider`)."""
+    """Radio buttons whose value is checked by the studio, which names the field (see `Slider`).
+
+    The API schema gives the choices' own type: gradio calls every radio a string,
+    and a client sending upscale's scale as "4" was then refused by the handler.
+    """
 
     def preprocess(self, payload):
         return payload
 
+    def api_info(self) -> dict[str, Any]:
+        info = super().api_info()
+        values = info.get("enum", [])
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            info["type"] = "integer"
+        elif values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            info["type"] = "number"
+        return info
+
 
 class Image(gr.Image):
-    """An image input that hands a file PIL cannot open to the studio as its path.
+    """An image input that hands the studio the uploaded file, undecoded.
 
-    gradio's own decoding fails with "Could not preprocess input component at
-    index 0" and a traceback in the server log; the studio's reader names the
-    field and the file ("image file 'x.png' could not be read as an image").
+    gradio's own decoding reads every pixel before anything checks the size (a
+    546 KB PNG of 12000x12000 pixels takes half a GB), and fails without naming
+    the field. The studio's reader checks the size from the header first and
+    names the field and the file ("image file 'x.png' could not be read as an
+    image"). Which files a request may name is checked before this (`inputs`).
     """
 
     def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except Exception:  # not an image, truncated, a decompression bomb: the studio says which
-            path = getattr(payload, "path", None)
-            return str(path) if path else payload
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):  # pasted from the clipboard: opened lazily, read later
+            import base64
+            import io
+
+            from PIL import Image as PILImage
+
+            try:
+                data = base64.b64decode(payload.url.split(",", 1)[1], validate=False)
+                return PILImage.open(io.BytesIO(data))
+            except Exception:
+                raise gr.Error("image could not be read as an image (its data URL is damaged)", print_exception=False) from None
+        if not payload.path:
+            raise gr.Error("image is missing; upload an image", print_exception=False)
+        return str(payload.path)
+
+
+class File(gr.File):
+    """A file input handing over the uploaded file's path.
+
+    gradio 6.31's `type="filepath"` also makes an empty `NamedTemporaryFile`
+    in its cache at every call and never removes it.
+    """
+
+    def _process_single_file(self, f):
+        from gradio.utils import NamedString
+
+        if self.type != "filepath":
+            return super()._process_single_file(f)
+        if self.file_types and not _has_type(f.path, self.file_types):
+            raise gr.Error(f"file must be one of: {', '.join(self.file_types)}", print_exception=False)
+        return NamedString(f.path)
+
+
+def _has_type(path: str, types: list[str]) -> bool:
+    from gradio_client.utils import is_valid_file
+
+    return is_valid_file(path, types)

@@ -13,10 +13,14 @@ TEXTS = {
 }
 
 
-def status_text(studio) -> str:
-    """One line for the header; reads the cache without loading anything."""
+def status_text(studio, *, resolved: bool = True) -> str:
+    """One line for the header; reads the cache without loading anything.
+
+    `resolved`: name the device "auto" resolves to (the first call imports torch,
+    which building the app does not do: the page's load event and the timer call it).
+    """
     loaded = studio.loaded_models()
-    device = loaded[0]["device"] if loaded else studio.device_choice
+    device = loaded[0]["device"] if loaded else studio.device if resolved else "…"
     if loaded:
         models = ", ".join(f"{m['kind']} `{m['name']}` ({m['bytes'] / 1e6:,.0f} MB)" for m in loaded)
     else:
@@ -24,9 +28,10 @@ def status_text(studio) -> str:
     return f"**Preset** `{studio.preset.name}` · **device** `{device}` · **loaded** {models}"
 
 
-def header(studio) -> None:
+def header(studio) -> gr.Markdown:
+    """The header row; returns its status line, which the app refreshes when a page loads."""
     with gr.Row(equal_height=True):
-        status = gr.Markdown(status_text(studio))
+        status = gr.Markdown(status_text(studio, resolved=False))
         unload = gr.Button(t("hdr_unload"), size="sm", scale=0, min_width=160)
     # A cheap read of the cache every few seconds, outside the generation queue.
     gr.Timer(4).tick(lambda: status_text(studio), None, status, queue=False, api_visibility="private", show_progress="hidden")
@@ -37,3 +42,4 @@ def header(studio) -> None:
         return status_text(studio)
 
     unload.click(unload_models, None, status, queue=False, api_visibility="private")
+    return status

@@ -12,6 +12,7 @@ import gradio as gr
 
 from studio.outputs import history
 from studio.ui.errors import guard
+from studio.ui.fields import File
 from studio.ui.i18n import t
 from studio.ui.parts import TabParts
 
@@ -26,7 +27,19 @@ TEXTS = {
                   "Charger les réglages d'un fichier (PNG, WAV, FLAC, MP3, JSON ; PNG d'A1111 aussi)"),
 }
 # Recipe values a restore never writes back: inputs that are files, and bookkeeping.
-NOT_RESTORED = {"image", "audio", "task", "model", "preset", "device"}
+NOT_RESTORED = {"image", "mask", "audio", "task", "model", "preset", "device", "dtype"}
+
+
+def _restored(recipe: dict, name: str) -> tuple[bool, object]:
+    """(found, value) of input `name` in `recipe`: "hires.scale" reads recipe["hires"]["scale"],
+    "hires.on" whether the recipe has a "hires" at all."""
+    head, _, key = name.partition(".")
+    if not key:
+        return name in recipe, recipe.get(name)
+    group = recipe.get(head)
+    if key == "on":
+        return True, bool(group)
+    return isinstance(group, dict) and key in group, (group or {}).get(key)
 
 
 def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
@@ -38,7 +51,7 @@ def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
             with gr.Column():
                 file = gr.File(label=t("hist_file"), interactive=False)
                 restore = gr.Button(t("hist_restore"), variant="primary")
-                upload = gr.File(label=t("hist_load"), file_types=[".png", ".wav", ".flac", ".mp3", ".json"], type="filepath")
+                upload = File(label=t("hist_load"), file_types=[".png", ".wav", ".flac", ".mp3", ".json"], type="filepath")
     entries = gr.State([])
     targets = [component for part in parts for component in part.inputs.values()]
 
@@ -61,8 +74,9 @@ def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
         updates = []
         for candidate in parts:
             for name in candidate.inputs:
-                wanted = candidate is part and name in chosen and name not in NOT_RESTORED
-                updates.append(gr.update(value=chosen[name]) if wanted else gr.skip())
+                found, value = _restored(chosen, name)
+                wanted = candidate is part and found and name not in NOT_RESTORED
+                updates.append(gr.update(value=value) if wanted else gr.skip())
         return [*updates, gr.Tabs(selected=part.id)]
 
     @guard

@@ -19,6 +19,8 @@ TEXTS = {
     "send_text": ("→ Text → Text", "→ texte à partir de texte"),
     "send_img2img": ("→ Image → Image", "→ image à partir d'image"),
     "send_upscale": ("→ Upscale", "→ agrandir"),
+    "send_inpaint": ("→ Inpaint", "→ retouche"),
+    "send_outpaint": ("→ Outpaint", "→ agrandir le cadre"),
     "send_a2a": ("→ Audio → Audio", "→ audio à partir d'audio"),
 }
 # (source task, its output, target task, its input, label)
@@ -29,6 +31,14 @@ ROUTES = [
     ("speech_to_text", "text", "text_to_text", "text", "send_text"),
     ("text_to_image", "gallery", "image_to_image", "image", "send_img2img"),
     ("text_to_image", "gallery", "upscale", "image", "send_upscale"),
+    ("text_to_image", "gallery", "inpaint", "image", "send_inpaint"),
+    ("text_to_image", "gallery", "outpaint", "image", "send_outpaint"),
+    ("image_to_image", "gallery", "inpaint", "image", "send_inpaint"),
+    ("inpaint", "gallery", "inpaint", "image", "send_inpaint"),
+    ("inpaint", "gallery", "outpaint", "image", "send_outpaint"),
+    ("outpaint", "gallery", "inpaint", "image", "send_inpaint"),
+    ("inpaint", "gallery", "upscale", "image", "send_upscale"),
+    ("outpaint", "gallery", "upscale", "image", "send_upscale"),
     ("image_to_image", "gallery", "upscale", "image", "send_upscale"),
     ("text_to_music", "audio", "continue_music", "audio", "send_a2a"),
 ]

@@ -16,8 +16,12 @@ from typing import Any
 from pipelines.errors import Cancelled
 
 
-def run_with_steps(call: Callable[[Callable], Any]) -> Iterator[tuple[str, Any]]:
-    """Run `call(on_step)`; yield ("step", (step, total, preview)) items, then ("done", result)."""
+def run_with_steps(call: Callable[[Callable], Any], *, heartbeat: float | None = None) -> Iterator[tuple[str, Any]]:
+    """Run `call(on_step)`; yield ("step", (step, total, preview)) items, then ("done", result).
+
+    With `heartbeat`, a ("wait", None) item comes every `heartbeat` seconds without a step:
+    a handler yielding on it can be closed (Stop, cancel) while a call without steps runs.
+    """
     updates: queue.Queue = queue.Queue()
     stop = threading.Event()
 
@@ -37,7 +41,11 @@ def run_with_steps(call: Callable[[Callable], Any]) -> Iterator[tuple[str, Any]]
     threading.Thread(target=context.run, args=(work,), daemon=True, name="studio-generation").start()
     try:
         while True:
-            kind, value = updates.get()
+            try:
+                kind, value = updates.get(timeout=heartbeat)
+            except queue.Empty:
+                yield "wait", None
+                continue
             if kind == "error":
                 raise value
             yield kind, value
@@ -45,3 +53,17 @@ def run_with_steps(call: Callable[[Callable], Any]) -> Iterator[tuple[str, Any]]
                 return
     finally:
         stop.set()
+
+
+def waiting(call: Callable[[], Any], outputs: int, every: float = 0.5):
+    """`result = yield from waiting(call, n)`: run `call()` in a worker, yielding n no-change updates meanwhile.
+
+    Stop or a cancel closes the handler at one of these yields: the result is
+    then dropped unsaved (the model call itself runs to its end).
+    """
+    import gradio as gr
+
+    for kind, value in run_with_steps(lambda _on_step: call(), heartbeat=every):
+        if kind == "done":
+            return value
+        yield tuple(gr.skip() for _ in range(outputs))

@@ -15,10 +15,11 @@ import threading
 import gradio as gr
 
 from studio.ui.errors import guard
-from studio.ui.fields import Number, Slider, default
+from studio.ui.fields import File, Number, Slider, default
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, model_dropdown
 from studio.ui.parts import TabParts
+from studio.ui.streaming import waiting
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -88,6 +89,8 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     stops: dict[str, threading.Event] = {}  # session -> its running reply's stop request
     with gr.Tab(t("tab_chat"), id="chat"):
         chatbot = gr.Chatbot(label=t("txt_conversation"), height=460, buttons=["copy", "copy_all"])
+        # The reply's notices ("reached max_new_tokens") stay with the conversation, not in a toast over every tab.
+        notice = gr.Markdown("", elem_classes="chat-notice")
         # The conversation as plain {"role", "content"} messages: what the API takes and gives back.
         history = gr.JSON(value=[], visible=False, label=t("txt_history"))
         with gr.Row():
@@ -103,7 +106,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
             model = model_dropdown(studio, "text")
         with gr.Accordion(t("txt_files"), open=False), gr.Row():
             saved = gr.File(label=t("txt_saved"), interactive=False)
-            load = gr.File(label=t("txt_load"), file_types=[".json"], type="filepath")
+            load = File(label=t("txt_load"), file_types=[".json"], type="filepath")
             recipe = gr.JSON(label=t("txt_recipe"), open=False)
         gr.Examples([["Bonjour ! Qui es-tu ?"], ["Explain diffusion models in two sentences."]], inputs=[message])
 
@@ -122,8 +125,6 @@ def chat_tab(studio, gpu: dict) -> TabParts:
                 yield [*shown, {"role": "assistant", "content": text}], gr.skip(), gr.skip(), gr.skip()
             result = stream.result
             paths = studio.save(result)
-            for notice in result.params.get("notices", []):
-                gr.Info(notice)
             conversation = [*shown, {"role": "assistant", "content": result.text}]
             yield conversation, conversation, result.params, str(paths[0])
         finally:
@@ -166,18 +167,26 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     private = {"api_visibility": "private"}
     settings = [system_prompt, *sampling, model]
     outputs = [chatbot, history, recipe, saved]
-    send.click(chat, [message, history, *settings], outputs, api_name="chat", **gpu)
-    message.submit(chat, [message, history, *settings], outputs, **private, **gpu)
-    for trigger in (send.click, message.submit):  # registered after the reply, which has read the message by then
+    replies = [send.click(chat, [message, history, *settings], outputs, api_name="chat", **gpu),
+               message.submit(chat, [message, history, *settings], outputs, **private, **gpu),
+               retry.click(again, [history, *settings], outputs, **private, **gpu)]
+    for reply_event in replies:
+        reply_event.success(_notices, recipe, notice, queue=False, **private)
+    for trigger in (send.click, message.submit, retry.click):  # registered after the reply, which has read its inputs by then
+        trigger(lambda: "", None, notice, queue=False, **private)
+    for trigger in (send.click, message.submit):
         trigger(lambda: "", None, message, queue=False, **private)
     stop.click(request_stop, None, None, queue=False, **private)
-    retry.click(again, [history, *settings], outputs, **private, **gpu)
     undo.click(take_back, history, [history, message], queue=False, **private)
     clear.click(lambda: ([], None, None), None, [history, recipe, saved], queue=False, **private)
     load.upload(reload, load, [history, system_prompt], queue=False, **private)
     history.change(lambda messages: messages, history, chatbot, queue=False, **private)  # undo, clear, reload, restore
     inputs = dict(zip(["messages", "system_prompt", *SAMPLING, "model"], [history, *settings], strict=True))
     return TabParts("chat", ("chat",), {**inputs, "message": message}, {"conversation": history})
+
+
+def _notices(recipe) -> str:
+    return "\n".join(f"ⓘ {notice}" for notice in (recipe or {}).get("notices", []))
 
 
 def _history(history) -> list:
@@ -230,7 +239,9 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
                                               value=default(studio, "text", call, "target_language"), label=t("txt_language"),
                                               allow_custom_value=True)
                 instruction = gr.Textbox(label=t("txt_instruction"), value="", placeholder="in a formal tone")
-                run = gr.Button(t("txt_run"), variant="primary")
+                with gr.Row():
+                    run = gr.Button(t("txt_run"), variant="primary", scale=3)
+                    stop_text = gr.Button(t("txt_stop"), variant="stop", scale=1)
                 with gr.Accordion(t("txt_settings"), open=False):
                     sampling = _sampling(studio, call)
                     model = model_dropdown(studio, "text")
@@ -255,11 +266,12 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
     def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
                      repetition_penalty, seed, model=None, progress=gr.Progress()):
         progress(0, desc="generating")
-        result = studio.text_to_text(text, mode=mode, target_language=target_language, instruction=instruction,
-                                     temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-                                     repetition_penalty=repetition_penalty, seed=seed, model=client_model(model))
+        result = yield from waiting(lambda: studio.text_to_text(
+            text, mode=mode, target_language=target_language, instruction=instruction, temperature=temperature,
+            top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed,
+            model=client_model(model)), 2)
         studio.save(result)
-        return result.text, result.params
+        yield result.text, result.params
 
     @guard
     @gpu_task(30)
@@ -283,7 +295,8 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
         return found.params["text"], *_table(found)
 
     inputs = [text, mode, target_language, instruction, *sampling, model]
-    run.click(text_to_text, inputs, [output, recipe], api_name="text_to_text", **gpu)
+    generating = run.click(text_to_text, inputs, [output, recipe], api_name="text_to_text", **gpu)
+    stop_text.click(None, None, None, cancels=[generating], queue=False, api_visibility="private")
     show.click(next_token, [prefix, rows, model], [table, choices], api_name="next_token", **gpu)
     prefix.submit(next_token, [prefix, rows, model], [table, choices], api_visibility="private", **gpu)
     table.select(step, [prefix, rows, choices, model], [prefix, table, choices], api_visibility="private", **gpu)

@@ -36,7 +36,7 @@ class AppServer:
                                         env=environment, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         self.wait()
 
-    def wait(self, timeout: float = 120) -> None:
+    def wait(self, timeout: float = 300) -> None:  # a shared, busy machine starts it slowly
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,0 +1,105 @@
+"""Inpaint and outpaint: redraw part of an image, or extend its canvas.
+
+With the preset's image model (or `model=` naming the same one) the inpaint
+pipeline is built from the text-to-image one with `from_pipe`: one set of
+weights. Another model, such as an inpainting checkpoint, loads on its own.
+"""
+
+from __future__ import annotations
+
+from studio.base import StudioBase
+
+
+class InpaintTasks(StudioBase):
+    def _inpainter(self, model: str | None):
+        """The cached inpaint wrapper for `model` (default: the preset's image model), held for one call."""
+        from pipelines.image import TextToImage
+        from pipelines.inpaint import Inpaint
+
+        image_model = self.model_ref("image")
+        wanted = self.model_ref("image", model)
+        key = self._key("inpaint", wanted)
+        if wanted != image_model:
+            return self._use("inpaint", wanted, Inpaint.from_pretrained)
+        parent = (self._key("text_to_image", wanted),
+                  lambda: TextToImage.from_pretrained(wanted, device=self.device, dtype=self.dtype()))
+        return self.models.use(key, Inpaint.from_text_to_image, parent)
+
+    def inpaint(
+        self,
+        image,
+        mask,
+        prompt: str,
+        *,
+        negative_prompt: str | None = None,
+        mask_blur: int | None = None,
+        inpaint_area: str | None = None,
+        padding: int | None = None,
+        mask_mode: str | None = None,
+        strength: float | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        scheduler: str | None = None,
+        preview_every: int | None = None,
+        model: str | None = None,
+        callback=None,
+    ):
+        """Redraw the white part of `mask` in `image` after `prompt`; the rest keeps its pixels exactly.
+
+        `mask`: same size as the image, white = redraw (mask_mode="unmasked" redraws the black part).
+        `inpaint_area`: "whole" picture, or "masked": a crop around the mask, `padding` pixels wider,
+        drawn at width x height and pasted back. `mask_blur` softens the mask's edge (pixels).
+        `model`: another checkpoint, e.g. an inpainting one (9-channel UNet); default the preset's.
+        """
+        from pipelines.image import ImageToImage, TextToImage
+        from pipelines.inpaint import Inpaint
+
+        given = dict(negative_prompt=negative_prompt, mask_blur=mask_blur, inpaint_area=inpaint_area, padding=padding,
+                     mask_mode=mask_mode, strength=strength, steps=steps, guidance=guidance, width=width, height=height,
+                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
+        settings = self._settings("image", Inpaint.__call__, given,
+                                  siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.outpaint))
+        with self._guard("inpainting"), self._inpainter(model) as pipe:
+            return self._finish(pipe(image, mask, prompt, **settings))
+
+    def outpaint(
+        self,
+        image,
+        prompt: str,
+        *,
+        left: int | None = None,
+        right: int | None = None,
+        up: int | None = None,
+        down: int | None = None,
+        fill: str | None = None,
+        negative_prompt: str | None = None,
+        mask_blur: int | None = None,
+        strength: float | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        scheduler: str | None = None,
+        preview_every: int | None = None,
+        model: str | None = None,
+        callback=None,
+    ):
+        """Extend `image` by `left`, `right`, `up`, `down` pixels, drawing the new parts after `prompt`.
+
+        `fill`: what the new parts start from before the redraw (edge, mirror, noise, gray).
+        The original pixels stay in place, unchanged; the result is the bigger canvas.
+        """
+        from pipelines.image import ImageToImage, TextToImage
+        from pipelines.inpaint import Inpaint
+
+        given = dict(left=left, right=right, up=up, down=down, fill=fill, negative_prompt=negative_prompt,
+                     mask_blur=mask_blur, strength=strength, steps=steps, guidance=guidance, seed=seed,
+                     batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
+        settings = self._settings("image", Inpaint.outpaint, given,
+                                  siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.__call__))
+        with self._guard("outpainting"), self._inpainter(model) as pipe:
+            return self._finish(pipe.outpaint(image, prompt, **settings))
