@@ -69,6 +69,8 @@ def test_every_from_pretrained_in_pipelines_goes_through_load_with_safetensors()
 
 def test_the_studio_loads_models_only_through_the_pipelines_wrappers():
     for path in [*sources("studio"), ROOT / "app.py"]:
+        if path.is_relative_to(ROOT / "studio" / "tiny"):
+            continue  # the tiny builders read back the tiny folders they wrote (a ControlNet from its UNet)
         tree = ast.parse(path.read_text(), str(path))
         library = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                    for alias in node.names
