@@ -321,7 +321,7 @@ def test_a_client_leaving_mid_image_leaks_nothing(web, image_steps):
     threads = threading.active_count()
     before = sorted(web.studio.outputs.rglob("*.png"))
     # 150 steps with a preview after each: seconds of work, and the first preview comes at once
-    data = ["a slow fox", "", 150, 7.5, 128, 128, 9, 1, "default", 1, None, [], 0.8]
+    data = ["a slow fox", "", 150, 7.5, 128, 128, 9, 1, "default", 1, None, [], 0.8, False, 2.0, 0, 0.7, "latent", None, None, "canny", 1.0, 0, 1]
     leave_after_first_update(web.url, fn_id(web.app, "text_to_image"), data, "leaves-mid-image")
     assert eventually(lambda: not studio_threads()), studio_threads()
     assert 0 < max(step for step, total in image_steps if total == 150) < 150  # stopped after the client left
