@@ -64,7 +64,8 @@ def _format(response_format: str | None, output_format: str | None) -> str:
 
 
 async def _answer(ctx, request: Request, result, response_format: str) -> dict:
-    paths = [p for p in await ctx.run(ctx.studio.save, result) if p.suffix == ".png"]
+    # The images come first in what `save` writes (an inpaint's mask follows them).
+    paths = [p for p in await ctx.run(ctx.studio.save, result) if p.suffix == ".png"][:len(result.images)]
     root = Path(ctx.studio.outputs).resolve()
     data = []
     for path, seed in zip(paths, result.seeds, strict=True):
