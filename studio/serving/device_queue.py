@@ -22,7 +22,7 @@ from pipelines.errors import UserFacingError
 # loaded_models, preset, ...) passes through without waiting.
 OPERATIONS = frozenset({
     "chat", "stream_chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale",
-    "vae_latents", "inpaint", "outpaint", "xy_plot", "text_to_speech", "speech_to_text", "text_to_music",
+    "vae_latents", "control_map", "inpaint", "outpaint", "xy_plot", "text_to_speech", "speech_to_text", "text_to_music",
     "continue_music", "translate_speech", "preload",
 })
 
