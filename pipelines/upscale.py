@@ -14,13 +14,19 @@ import math
 import numpy as np
 from PIL import Image
 
-from pipelines import checks
 from pipelines.devices import pick_device, pick_dtype, precision_of
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import ImageResult
+from pipelines.settings import Setting, Settings, checked
 
 SCALES = (2, 4)
+SETTINGS = Settings(
+    Setting("scale", int, 2, choices=SCALES, help=("Scale", "Facteur")),
+    Setting("tile", int, 256, low=32, high=2048, step=32, unit="px",
+            help=("Tile size (pixels of input at a time)", "Taille des tuiles (pixels d'entrée)")),
+)
+D = SETTINGS.defaults
 MAX_OUTPUT_SIDE = 8192
 
 
@@ -51,24 +57,25 @@ class Upscaler:
     def modules(self) -> list:
         return [self.model]
 
-    def __call__(self, image, *, scale: int = 2, tile: int = 256) -> ImageResult:
+    @checked(SETTINGS)
+    def __call__(self, image, *, scale: int = D.scale, tile: int = D.tile) -> ImageResult:
         """Upscale `image` by `scale` (2 or 4), `tile` pixels of input at a time."""
+        # 1. check: the declared settings on the way in (@checked), then the image and the output's size
         source = load_image(image)
-        scale = checks.integer("scale", scale, low=min(SCALES), high=max(SCALES))
-        if scale not in SCALES:
-            raise ValueError(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale}")
-        tile = checks.integer("tile", tile, low=32, high=2048)
         width, height = source.size
         if max(width, height) * scale > MAX_OUTPUT_SIDE:
             raise ValueError(
                 f"image is {width}x{height}; at scale {scale} it would be {width * scale}x{height * scale}, "
                 f"beyond the {MAX_OUTPUT_SIDE} pixel limit a side: use a smaller scale or image"
             )
+        # 2. prepare: passes of the model's own factor
         passes = max(1, math.ceil(math.log(scale, self.factor)))
         pixels = np.asarray(source, dtype=np.float32) / 255.0
+        # 3. run
         for _ in range(passes):
             pixels = self._tiled(pixels, tile)
         result = Image.fromarray((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8))
+        # 4. record (finishing with a resize when the model's factor cannot reach the scale)
         exact = result.size == (width * scale, height * scale)
         if not exact:
             result = result.resize((width * scale, height * scale), Image.LANCZOS)

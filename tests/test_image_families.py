@@ -118,3 +118,11 @@ def test_image_to_image_shares_the_weights(family):
     with studio._use("text_to_image", studio.model_ref("image"), TextToImage.from_pretrained) as t2i:
         img2img = ImageToImage.from_text_to_image(t2i)
         assert img2img.pipe.transformer is t2i.pipe.transformer and img2img.family == of(t2i.pipe)
+
+
+def test_the_gpu_preset_offers_sd35_medium_and_flux_schnell():
+    from studio.library.presets import resolve
+
+    alternatives = resolve("gpu").alternatives("image")
+    assert "stabilityai/stable-diffusion-3.5-medium" in alternatives
+    assert "black-forest-labs/FLUX.1-schnell" in alternatives

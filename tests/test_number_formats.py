@@ -101,7 +101,7 @@ def test_image_in_bf16_equals_raw_diffusers_in_bf16_channels_last(fast_cpu):
     again = fast_cpu.text_to_image("a red fox", **settings)
     assert result.params["dtype"] == "bfloat16"
     assert np.array_equal(np.asarray(result.images[0]), np.asarray(again.images[0]))
-    raw = StableDiffusionPipeline.from_pretrained(result.params["model"], dtype=torch.bfloat16)
+    raw = StableDiffusionPipeline.from_pretrained(fast_cpu.model_ref("image", result.params["model"]), dtype=torch.bfloat16)
     raw.unet.to(memory_format=torch.channels_last)
     raw.vae.to(memory_format=torch.channels_last)
     raw.set_progress_bar_config(disable=True)
@@ -117,8 +117,9 @@ def test_speech_in_bf16_equals_raw_vits_in_bf16(fast_cpu):
     result = fast_cpu.text_to_speech("Hello world.", language="en", seed=3)
     assert result.params["dtype"] == "bfloat16" and result.audio.dtype == np.float32
     assert np.array_equal(result.audio, fast_cpu.text_to_speech("Hello world.", language="en", seed=3).audio)
-    tokenizer = VitsTokenizer.from_pretrained(result.params["model"])
-    model = VitsModel.from_pretrained(result.params["model"], dtype=torch.bfloat16, use_safetensors=True).eval()
+    folder = fast_cpu.model_ref("speech", result.params["model"])
+    tokenizer = VitsTokenizer.from_pretrained(folder)
+    model = VitsModel.from_pretrained(folder, dtype=torch.bfloat16, use_safetensors=True).eval()
     torch.manual_seed(3)
     with torch.no_grad():
         raw = model(**tokenizer("Hello world.", return_tensors="pt")).waveform[0].float().numpy()
@@ -140,7 +141,7 @@ def test_chat_in_int8_equals_raw_transformers_with_int8_weights(fast_cpu):
     result = fast_cpu.chat(HI, seed=4, temperature=0.9)
     assert result.params["dtype"] == "int8"
     assert fast_cpu.chat(HI, seed=4, temperature=0.9).text == result.text
-    folder = result.params["model"]
+    folder = fast_cpu.model_ref("text", result.params["model"])
     tokenizer = AutoTokenizer.from_pretrained(folder)
     raw = torch.ao.quantization.quantize_dynamic(AutoModelForCausalLM.from_pretrained(folder).eval(), {torch.nn.Linear},
                                                  dtype=torch.qint8)

@@ -7,7 +7,7 @@ the name exists) and the temporary name removed. A crash leaves at most a hidden
 `outputs/2026-11-29/00012-text_to_image-3-a-red-fox.png`.
 
 Each result type has a module that knows its files (`studio.outputs.image`, ...), chosen
-by `SAVERS`; `read_recipe` asks each reader in turn.
+by the operations table's `SAVERS`; `read_recipe` asks each reader in turn.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import UserFacingError
+from studio.operations import SAVERS
 
 # A writer fills an open binary file; save() gives one per suffix of an output.
 Writer = Callable[[Any], None]
@@ -173,17 +174,6 @@ def read_recipe(path: str | os.PathLike) -> dict[str, Any]:
         if recipe is not None:
             return recipe
     raise ValueError(f"no studio recipe found in {path.name!r}; read_recipe takes a PNG, WAV, FLAC, MP3 or JSON written by the studio")
-
-
-# result type -> module with save(result, folder) -> paths and read(path) -> recipe | None
-SAVERS = {
-    "ImageResult": "studio.outputs.image",
-    "TextResult": "studio.outputs.text",
-    "TokenTable": "studio.outputs.text",
-    "AudioResult": "studio.outputs.audio",
-    "Transcript": "studio.outputs.transcript",
-    "XYPlot": "studio.outputs.xy_plot",
-}
 
 
 def save_in(result: Any, folder: Path, **options) -> list[Path]:

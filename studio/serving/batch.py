@@ -34,34 +34,17 @@ from typing import Any
 
 from pipelines.checks import MAX_SEED
 from pipelines.lora import TAG
+from studio import operations
 
 # task -> Studio method; audio_to_audio picks one by its `mode`.
-METHODS = {
-    "text_to_image": "text_to_image",
-    "image_to_image": "image_to_image",
-    "inpaint": "inpaint",
-    "outpaint": "outpaint",
-    "upscale": "upscale",
-    "chat": "chat",
-    "text_to_text": "text_to_text",
-    "next_token": "next_token",
-    "text_to_speech": "text_to_speech",
-    "speech_to_text": "speech_to_text",
-    "text_to_music": "text_to_music",
-    "continue_music": "continue_music",
-    "translate_speech": "translate_speech",
-    "xy_plot": "xy_plot",
-}
+METHODS = {name: op.name for op in operations.TABLE if op.batch for name in (op.name, *op.old_names)}
 XY_OPERATIONS = ("text_to_image", "image_to_image", "inpaint", "outpaint")
-AUDIO_TO_AUDIO = {"continue": "continue_music", "translate": "translate_speech"}
-# Jobs run in this order of model families, so each model is loaded once per process.
-FAMILY = {
-    "text_to_image": 0, "image_to_image": 0, "inpaint": 0, "outpaint": 0, "xy_plot": 0, "upscale": 1, "chat": 2, "text_to_text": 2, "next_token": 2,
-    "text_to_speech": 3, "translate_speech": 4, "speech_to_text": 4, "text_to_music": 5, "continue_music": 5,
-}
+AUDIO_TO_AUDIO = {mode: op.name for mode, op in operations.endpoint_modes("audio_to_audio").items()}
+# Jobs run grouped by model family (the operation's preset section), so each model is loaded once per process.
+FAMILY = {op.name: operations.SECTIONS.index(op.section) for op in operations.TABLE}
 FILE_FIELDS = {"image", "audio", "melody", "mask"}  # paths relative to the jobs file
 BATCH_LIMIT = 4  # text-to-image jobs per batched pass
-NOT_JOB_FIELDS = {"self", "callback", "stop"}
+NOT_JOB_FIELDS = operations.PYTHON_ONLY
 
 
 @dataclass

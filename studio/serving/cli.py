@@ -18,12 +18,11 @@ import typing
 from pathlib import Path
 from typing import Any
 
-# Studio methods exposed as verbs, in the order of the UI's tabs.
-OPERATIONS = [
-    "chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "inpaint", "outpaint", "upscale",
-    "text_to_speech", "speech_to_text", "text_to_music", "continue_music", "translate_speech",
-]
-SKIPPED = {"self", "callback", "stop"}
+from studio import operations
+
+# Studio methods exposed as verbs (the operations table's), in the order of the UI's tabs.
+OPERATIONS = [op.name for op in operations.TABLE if op.cli]
+SKIPPED = operations.PYTHON_ONLY
 
 
 def main(argv: list[str] | None = None) -> None:

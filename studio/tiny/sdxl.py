@@ -13,14 +13,14 @@ import torch
 from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-from studio.tiny.sd import _clip_tokenizer
+from studio.tiny.sd import clip_tokenizer
 
 _HIDDEN = 32
 
 
 def build(folder: Path) -> None:
     torch.manual_seed(0)
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     config = CLIPTextConfig(
         vocab_size=len(tokenizer), hidden_size=_HIDDEN, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         max_position_embeddings=77, projection_dim=_HIDDEN, bos_token_id=tokenizer.bos_token_id,

@@ -14,7 +14,7 @@ import logging
 
 import gradio as gr
 
-from pipelines.errors import UserFacingError
+from studio.errors import UserFacingError
 
 log = logging.getLogger("studio.ui")
 USER_ERRORS = (ValueError, UserFacingError)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pipelines.errors import Cancelled
+from studio.errors import Cancelled
 
 
 def run_with_steps(call: Callable[[Callable], Any], *, heartbeat: float | None = None) -> Iterator[tuple[str, Any]]:
