@@ -56,7 +56,7 @@ def check_local_folder(model: str) -> None:
         raise ModelLoadError(
             f"model {folder.name!r} is a pickle checkpoint, which can run code when loaded; the studio loads safetensors only. "
             "Convert it once where you trust the file, e.g. with diffusers: "
-            "StableDiffusionPipeline.from_single_file(path).save_pretrained(folder), or with the safetensors convert script"
+            "load it with StableDiffusionPipeline.from_single_file and save_pretrained a folder, or use the safetensors convert script"
         )
     if not folder.is_dir():
         raise ModelLoadError(f"model {model!r} is a file; point to the folder that holds the model (its config.json or model_index.json).")

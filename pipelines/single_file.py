@@ -149,6 +149,8 @@ def load(path: str, dtype, pipeline_class: str | None = None):
     """The diffusers pipeline of a single-file checkpoint, with no network."""
     import diffusers
 
+    if Path(path).suffix != ".safetensors":  # diffusers would torch.load() any other file: a pickle
+        raise ValueError(f"{Path(path).name!r} is not a .safetensors file; the studio loads safetensors only")
     folder = config_folder(path)
     index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
     cls = getattr(diffusers, pipeline_class or index["_class_name"])

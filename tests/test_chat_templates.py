@@ -21,7 +21,7 @@ def gemma_studio(tmp_path_factory):
     preset = folder / "gemma.toml"
     preset.write_text(
         '[text]\nmodel = "tiny:gemma2"\n[text.defaults]\nmax_new_tokens = 8\n'
-        '[transcribe]\nmodel = "tiny:whisper"\n[speech.voices]\nen = "tiny:tts"\nfr = "tiny:tts"\n',
+        '[transcribe]\nmodel = "tiny:whisper"\n[transcribe.defaults]\nvad = false\n[speech.voices]\nen = "tiny:tts"\nfr = "tiny:tts"\n',
         encoding="utf-8",
     )
     return Studio(preset=str(preset), outputs=folder / "outputs")
@@ -61,12 +61,12 @@ def test_a_template_with_a_system_role_keeps_it(studio):
 
 def test_speech_translation_into_french_goes_through_the_gemma_template(gemma_studio):
     rng = np.random.default_rng(0)
-    audio = (16_000, (rng.standard_normal(16_000) * 0.1).astype(np.float32))
+    audio = (16_000, (rng.standard_normal(3 * 16_000) * 0.1).astype(np.float32))
     spoken = gemma_studio.translate_speech(audio, language="fr", seed=1)
     assert spoken.params["task"] == "translate_speech"
     # The tiny Whisper hears this noise as another language, so the text model translates it.
     assert spoken.params["source_language"] != "fr"
-    assert spoken.params["translate_model"].endswith(tiny.ensure("gemma2").name)
+    assert spoken.params["translate_model"] == "tiny:gemma2"  # named as the preset names it
     assert spoken.audio.size > 0
 
 

@@ -122,7 +122,7 @@ def test_a_full_queue_refuses_at_once_with_the_documented_answer(tmp_path):
 
         # Over plain HTTP the answer is 503 with the reason: one running, two waiting, the fourth refused.
         with httpx.Client(base_url=app.url, timeout=30) as http:
-            answers = [http.post("gradio_api/queue/join", json={"data": ["a fox", "", 50, 7.5, 128, 128, i, 1, "default", 0, None, [], 0.8],
+            answers = [http.post("gradio_api/queue/join", json={"data": ["a fox", "", 50, 7.5, 128, 128, i, 1, "default", 0, None, [], 0.8, False, 2.0, 0, 0.7, "latent", None, None, "canny", 1.0, 0, 1],
                                                                 "fn_index": _fn_index(clients[0], "/text_to_image"),
                                                                 "session_hash": f"flood{i}"})
                        for i in range(6)]

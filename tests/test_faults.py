@@ -75,7 +75,7 @@ def test_a_damaged_model_is_a_clear_error_and_the_other_tasks_keep_working(tmp_p
     )
     studio = Studio(preset=str(preset), outputs=tmp_path / "outputs")
     for _ in range(2):  # a failed load leaves nothing half-made: the second try fails the same way
-        with pytest.raises(ModelLoadError, match=f"could not load model '{broken}'.*damaged or incomplete"):
+        with pytest.raises(ModelLoadError, match=f"could not load model '{broken.name}'.*damaged or incomplete"):
             studio.text_to_image("a fox", steps=1)
         with pytest.raises(ModelLoadError, match=f"'{HUB_ID}'.*tiny preset"):
             studio.chat("Bonjour")
@@ -321,7 +321,7 @@ def test_a_client_leaving_mid_image_leaks_nothing(web, image_steps):
     threads = threading.active_count()
     before = sorted(web.studio.outputs.rglob("*.png"))
     # 150 steps with a preview after each: seconds of work, and the first preview comes at once
-    data = ["a slow fox", "", 150, 7.5, 128, 128, 9, 1, "default", 1]
+    data = ["a slow fox", "", 150, 7.5, 128, 128, 9, 1, "default", 1, None, [], 0.8, False, 2.0, 0, 0.7, "latent", None, None, "canny", 1.0, 0, 1]
     leave_after_first_update(web.url, fn_id(web.app, "text_to_image"), data, "leaves-mid-image")
     assert eventually(lambda: not studio_threads()), studio_threads()
     assert 0 < max(step for step, total in image_steps if total == 150) < 150  # stopped after the client left
@@ -335,7 +335,7 @@ def test_a_client_leaving_mid_image_leaks_nothing(web, image_steps):
 
 def test_a_client_leaving_mid_reply_leaks_nothing(web, slow_language_model):
     threads = threading.active_count()
-    data = ["Bonjour", [], "", 0.7, 0.9, 50, 200, 1.0, 4]
+    data = ["Bonjour", [], "", 0.7, 0.9, 50, 200, 1.0, 4, None]
     leave_after_first_update(web.url, fn_id(web.app, "chat"), data, "leaves-mid-reply")
     assert eventually(lambda: not studio_threads()), studio_threads()
     assert free(lm_run_lock(web.studio))

@@ -38,7 +38,7 @@ def test_text_to_image_with_previews_and_a_recipe(family):
     assert [preview.size for preview in result.previews] == [(64, 64), (64, 64)]
     again = studio.text_to_image("a fox", seed=1, scheduler="Euler", **SIZE)
     assert np.array_equal(np.asarray(again.images[0]), np.asarray(result.images[0]))
-    assert result.params["model"].endswith(tiny.ensure(name).name)
+    assert result.params["model"] == f"tiny:{name}"  # named as the preset names it
 
 
 def test_the_last_preview_is_the_image(family):

@@ -74,7 +74,7 @@ def openai_error(response: httpx.Response, status: int, param=None) -> dict:
 
 def test_models_lists_the_presets_models_per_task(api):
     cards = {model.id: model for model in api.models.list()}
-    assert set(cards) == {"tiny:chat", "tiny:tts", "tiny:whisper", "tiny:sd"}
+    assert list(cards)[:4] == ["tiny:chat", "tiny:tts", "tiny:whisper", "tiny:sd"]  # the preset's first, then the library's
     assert cards["tiny:chat"].tasks == ["chat", "completions"]
     assert cards["tiny:tts"].voices == ["en", "fr"]
     assert api.models.retrieve("tiny:sd").tasks == ["images"]
@@ -173,6 +173,11 @@ def test_transcriptions_in_every_format_are_the_studios_transcript(api, studio, 
     assert verbose.text == timed.text and verbose.language == timed.language
     assert verbose.duration == pytest.approx(timed.params["audio_seconds"])
     assert [(s.start, s.end, s.text) for s in verbose.segments] == [tuple(s) for s in timed.segments]
+    worded = studio.speech_to_text(str(spoken), task="transcribe", language="auto", timestamps="word")
+    with open(spoken, "rb") as file:
+        words = api.audio.transcriptions.create(model="default", file=file, response_format="verbose_json",
+                                                timestamp_granularities=["word", "segment"])
+    assert [(w.start, w.end, w.word) for w in words.words] == [tuple(w) for w in worded.word_list()]
 
 
 def test_translations_are_whispers_translate_task(api, studio, spoken):
@@ -229,9 +234,21 @@ def test_image_edits_are_image_to_image(api, studio, tmp_path):
                                  extra_body={"seed": 8, "steps": 2, "strength": 0.7})
     edited = Image.open(io.BytesIO(base64.b64decode(answer.data[0].b64_json)))
     assert np.array_equal(_pixels(edited), _pixels(expected.images[0]))
-    with open(path, "rb") as image, open(path, "rb") as mask, pytest.raises(openai.BadRequestError) as refused:
-        api.images.edit(model="default", image=image, mask=mask, prompt="a cat")
-    assert refused.value.param == "mask" and "inpainting" in refused.value.message
+
+
+def test_image_edits_with_a_mask_are_inpainting(api, studio, tmp_path):
+    source = studio.text_to_image("a red fox", seed=7, steps=2, width=64, height=64).images[0]
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    source.save(tmp_path / "fox.png")
+    mask.save(tmp_path / "mask.png")
+    expected = studio.inpaint(str(tmp_path / "fox.png"), str(tmp_path / "mask.png"), "a cat", seed=9, steps=2)
+    with open(tmp_path / "fox.png", "rb") as image, open(tmp_path / "mask.png", "rb") as masked:
+        answer = api.images.edit(model="default", image=image, mask=masked, prompt="a cat", response_format="b64_json",
+                                 extra_body={"seed": 9, "steps": 2})
+    painted = _pixels(Image.open(io.BytesIO(base64.b64decode(answer.data[0].b64_json))))
+    assert np.array_equal(painted, _pixels(expected.images[0]))
+    assert np.array_equal(painted[:8, :8], _pixels(source)[:8, :8])  # outside the mask: the original's pixels
 
 
 # -- errors ------------------------------------------------------------------------------------------
@@ -285,6 +302,9 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
                                files={"file": file}), 400, "response_format")
     with open(spoken, "rb") as file:
         openai_error(http.post("audio/transcriptions", data={"model": "default", "timestamp_granularities[]": "word"},
+                               files={"file": file}), 400, "timestamp_granularities")  # words come with verbose_json
+    with open(spoken, "rb") as file:
+        openai_error(http.post("audio/transcriptions", data={"model": "default", "timestamp_granularities[]": "char"},
                                files={"file": file}), 400, "timestamp_granularities")
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x"},
                            files={"image": ("a.png", b"not an image")}), 400)
@@ -510,3 +530,34 @@ def test_mcp_is_off_with_a_login_or_when_asked(capsys):
     assert mcp.wanted(True, login=False)
     assert not mcp.wanted(False, login=False)
     assert not mcp.wanted(True, login=True) and "login" in capsys.readouterr().out
+
+
+def test_a_library_model_is_listed_and_passed_as_model(studio):
+    """Names from the model library (beyond the preset's) are served and reach the Studio as `model=`."""
+    from fastapi.testclient import TestClient
+
+    from pipelines.results import TextResult
+    from studio.serving.openai_api import build_api
+    from studio.serving.openai_api.auth import Access
+
+    class Library:
+        preset, outputs, calls = studio.preset, studio.outputs, []
+
+        def list_models(self, task):
+            return [{"name": "my-chat", "task": "text"}] if task == "text" else []
+
+        def chat(self, messages, **settings):
+            self.calls.append(settings)
+            return TextResult("ok", {"tokens": 1, "prompt_tokens": 2, "finish_reason": "end", "seed": 1})
+
+        def save(self, result):
+            return []
+
+    library = Library()
+    with TestClient(build_api(library, access=Access())) as local:
+        cards = local.get("/models").json()["data"]
+        assert [c["id"] for c in cards if "chat" in c["tasks"]] == ["tiny:chat", "my-chat"]
+        for name, given in [("my-chat", "my-chat"), ("default", None), ("tiny:chat", None)]:
+            reply = local.post("/chat/completions", json={"model": name, "messages": HI}).json()
+            assert reply["choices"][0]["message"]["content"] == "ok" and reply["model"] == ("my-chat" if given else "tiny:chat")
+            assert library.calls[-1].get("model") == given

@@ -17,14 +17,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from pipelines.errors import UserFacingError
+from studio.operations import OPERATIONS as TABLE
 
-# The `Studio` methods that run a model. Anything else (save, read_recipe,
-# loaded_models, preset, ...) passes through without waiting.
-OPERATIONS = frozenset({
-    "chat", "stream_chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "upscale",
-    "vae_latents", "inpaint", "outpaint", "xy_plot", "text_to_speech", "speech_to_text", "text_to_music",
-    "continue_music", "translate_speech", "preload",
-})
+# The `Studio` methods that run a model: every operation of the table, and the model-running methods
+# that are no row of it. Anything else (save, read_recipe, list_models, preset, ...) passes through.
+OPERATIONS = frozenset({*TABLE, "stream_chat", "control_map", "preload"})
 
 
 class QueueFull(UserFacingError, RuntimeError):

@@ -13,8 +13,6 @@ import logging
 
 log = logging.getLogger("studio.serve")
 
-# UI endpoint (api_name) -> the Studio method it runs, where the names differ.
-ENDPOINTS = {"audio_to_audio": ("continue_music", "translate_speech")}
 
 
 def wanted(requested: bool, login: bool) -> bool:
@@ -32,9 +30,12 @@ def wanted(requested: bool, login: bool) -> bool:
 
 def describe_tools(app, studio_class) -> int:
     """Each endpoint's tool description from its operation's docstring; returns how many were described."""
+    from studio.operations import TABLE
+
     described = 0
     for fn in app.fns.values():
-        names = ENDPOINTS.get(fn.api_name, (fn.api_name,))
+        # An endpoint's operations (audio_to_audio serves two), or the Studio method of its name.
+        names = [op.name for op in TABLE if op.api_name == fn.api_name] or [fn.api_name]
         docs = [inspect.getdoc(getattr(studio_class, name, None)) for name in names if name and hasattr(studio_class, name)]
         if docs and all(docs):
             fn.api_description = "\n\n".join(docs)

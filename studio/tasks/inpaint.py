@@ -7,7 +7,10 @@ weights. Another model, such as an inpainting checkpoint, loads on its own.
 
 from __future__ import annotations
 
+from pipelines.embeddings import embedded
+from pipelines.lora import applied
 from studio.base import StudioBase
+from studio.library import networks
 
 
 class InpaintTasks(StudioBase):
@@ -63,8 +66,12 @@ class InpaintTasks(StudioBase):
                      seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
         settings = self._settings("image", Inpaint.__call__, given,
                                   siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.outpaint))
+        chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), None)  # <lora:...> tags
         with self._guard("inpainting"), self._inpainter(model) as pipe:
-            return self._finish(pipe(image, mask, prompt, **settings))
+            with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):
+                result = pipe(image, mask, chosen.prompt, **settings)
+        chosen.record(result.params, prompt)
+        return self._finish(result)
 
     def outpaint(
         self,
@@ -101,5 +108,9 @@ class InpaintTasks(StudioBase):
                      batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
         settings = self._settings("image", Inpaint.outpaint, given,
                                   siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.__call__))
+        chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), None)
         with self._guard("outpainting"), self._inpainter(model) as pipe:
-            return self._finish(pipe.outpaint(image, prompt, **settings))
+            with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):
+                result = pipe.outpaint(image, chosen.prompt, **settings)
+        chosen.record(result.params, prompt)
+        return self._finish(result)

@@ -19,7 +19,8 @@ FILE = "pytorch_lora_weights.safetensors"
 def build(folder: Path) -> None:
     from studio import tiny
 
-    unet = UNet2DConditionModel.from_pretrained(tiny.ensure("sd"), subfolder="unet")
+    # The architecture only: a LoRA holds its own weights, not the UNet's.
+    unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(tiny.ensure("sd"), subfolder="unet"))
     torch.manual_seed(0)
     # init_lora_weights=False: B is random too, so the LoRA changes the output from the start.
     unet.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False))

@@ -51,7 +51,8 @@ async def speech(body: SpeechRequest, request: Request):
         raise bad_field("instructions", "instructions are not served: the preset's voices read the text as it is")
     language = _voice(ctx.studio, body.voice, model, body.model)
     result = await ctx.run(ctx.studio.text_to_speech, body.input, language=language, speaking_rate=body.speed,
-                           pause=body.pause, seed=body.seed, aliases=SPEECH_ALIASES)
+                           pause=body.pause, seed=body.seed, aliases=SPEECH_ALIASES,
+                           **models.keywords(ctx.studio, "speech", model))
     [path] = await ctx.run(ctx.studio.save, result, format=body.response_format)
     return Response(path.read_bytes(), media_type=SPEECH_FORMATS[body.response_format],
                     headers={"Content-Disposition": f'inline; filename="{path.name}"'})
@@ -84,7 +85,8 @@ async def translations(request: Request):
 async def _hear(request: Request, task: str):
     ctx = request.app.state.ctx
     form = await uploads.read_form(request, ctx.max_upload)
-    models.pick(ctx.studio, "transcriptions" if task == "transcribe" else "translations", uploads.text(form, "model"))
+    route = "transcriptions" if task == "transcribe" else "translations"
+    chosen = models.keywords(ctx.studio, route, models.pick(ctx.studio, route, uploads.text(form, "model")))
     file = uploads.upload(form, "file")
     response_format = uploads.text(form, "response_format", "json")
     if response_format not in TEXT_FORMATS:
@@ -94,13 +96,18 @@ async def _hear(request: Request, task: str):
     if uploads.number(form, "temperature") not in (None, 0):
         raise bad_field("temperature", "temperature must be 0: Whisper here decodes greedily")
     granularities = uploads.texts(form, "timestamp_granularities")
-    if set(granularities) - {"segment"}:
-        raise bad_field("timestamp_granularities", f"timestamp_granularities may only hold 'segment', got {granularities}")
+    if set(granularities) - {"segment", "word"}:
+        raise bad_field("timestamp_granularities", f"timestamp_granularities may hold 'segment' and 'word', got {granularities}")
+    timestamps = response_format in ("srt", "vtt", "verbose_json")
+    if "word" in granularities:
+        if response_format != "verbose_json":
+            raise bad_field("timestamp_granularities", "word timestamps come with response_format verbose_json")
+        timestamps = "word"
     language = uploads.text(form, "language", "auto")
     with tempfile.TemporaryDirectory(prefix="studio-upload-") as folder:
         path = await uploads.spooled(file, folder)
         transcript = await ctx.run(ctx.studio.speech_to_text, str(path), task=task, language=language,
-                                   timestamps=response_format in ("srt", "vtt", "verbose_json"), aliases=HEARING_ALIASES)
+                                   timestamps=timestamps, aliases=HEARING_ALIASES, **chosen)
     await ctx.run(ctx.studio.save, transcript)
     if response_format == "json":
         return {"text": transcript.text}
@@ -112,5 +119,8 @@ async def _hear(request: Request, task: str):
         return PlainTextResponse(transcript.to_vtt(), media_type="text/vtt")
     segments = [{"id": i, "seek": 0, "start": start, "end": end, "text": text, "tokens": [], "temperature": 0.0}
                 for i, (start, end, text) in enumerate(transcript.segments)]
-    return {"task": "transcribe" if task == "transcribe" else "translate", "language": transcript.language,
-            "duration": transcript.params.get("audio_seconds"), "text": transcript.text, "segments": segments}
+    verbose = {"task": "transcribe" if task == "transcribe" else "translate", "language": transcript.language,
+               "duration": transcript.params.get("audio_seconds"), "text": transcript.text, "segments": segments}
+    if timestamps == "word":
+        verbose["words"] = [{"word": word, "start": start, "end": end} for start, end, word in transcript.word_list()]
+    return verbose

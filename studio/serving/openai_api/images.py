@@ -1,4 +1,4 @@
-"""`POST /v1/images/generations` and `/v1/images/edits` (image-to-image), and the files their URLs name.
+"""`POST /v1/images/generations` and `/v1/images/edits` (image-to-image; with a `mask`, inpainting), and the files their URLs name.
 
 Beside OpenAI's fields, the studio's own: `seed`, `steps`, `guidance`,
 `negative_prompt`, `scheduler` (and `strength` for edits). Every image is saved
@@ -64,7 +64,8 @@ def _format(response_format: str | None, output_format: str | None) -> str:
 
 
 async def _answer(ctx, request: Request, result, response_format: str) -> dict:
-    paths = [p for p in await ctx.run(ctx.studio.save, result) if p.suffix == ".png"]
+    # The images come first in what `save` writes (an inpaint's mask follows them).
+    paths = [p for p in await ctx.run(ctx.studio.save, result) if p.suffix == ".png"][:len(result.images)]
     root = Path(ctx.studio.outputs).resolve()
     data = []
     for path, seed in zip(paths, result.seeds, strict=True):
@@ -80,11 +81,11 @@ async def _answer(ctx, request: Request, result, response_format: str) -> dict:
 @router.post("/images/generations")
 async def generations(body: GenerationRequest, request: Request):
     ctx = request.app.state.ctx
-    models.pick(ctx.studio, "images", body.model)
+    chosen = models.keywords(ctx.studio, "images", models.pick(ctx.studio, "images", body.model))
     response_format = _format(body.response_format, body.output_format)
     result = await ctx.run(ctx.studio.text_to_image, body.prompt, negative_prompt=body.negative_prompt, steps=body.steps,
                            guidance=body.guidance, seed=body.seed, batch_size=body.n, scheduler=body.scheduler,
-                           aliases=ALIASES, **_size(body.size))
+                           aliases=ALIASES, **_size(body.size), **chosen)
     return await _answer(ctx, request, result, response_format)
 
 
@@ -92,13 +93,11 @@ async def generations(body: GenerationRequest, request: Request):
 async def edits(request: Request):
     ctx = request.app.state.ctx
     form = await uploads.read_form(request, ctx.max_upload)
-    models.pick(ctx.studio, "images", uploads.text(form, "model", "default"))
+    chosen = models.keywords(ctx.studio, "images", models.pick(ctx.studio, "images", uploads.text(form, "model", "default")))
     if len(form.getlist("image[]")) > 1 or len(form.getlist("image")) > 1:
         raise bad_field("image", "image must be one image; image-to-image redraws one at a time")
     image = uploads.upload(form, "image", "image[]")
-    if uploads.upload(form, "mask", required=False) is not None:
-        raise bad_field("mask", "mask needs inpainting, which this studio does not serve yet; "
-                        "send the image alone for image-to-image")
+    mask = uploads.upload(form, "mask", required=False)
     prompt = uploads.text(form, "prompt")
     if prompt is None:
         raise ApiError(400, "prompt is required", param="prompt", code="missing_field")
@@ -109,8 +108,12 @@ async def edits(request: Request):
                     scheduler=uploads.text(form, "scheduler"), **_size(uploads.text(form, "size")))
     with tempfile.TemporaryDirectory(prefix="studio-upload-") as folder:
         path = await uploads.spooled(image, folder)
-        result = await ctx.run(ctx.studio.image_to_image, str(path), prompt, aliases={**ALIASES, "image": "image"},
-                               **settings)
+        if mask is None:  # image-to-image
+            result = await ctx.run(ctx.studio.image_to_image, str(path), prompt, aliases=ALIASES, **settings, **chosen)
+        else:  # the white part of the mask redrawn, the rest kept
+            masked = await uploads.spooled(mask, folder)
+            result = await ctx.run(ctx.studio.inpaint, str(path), str(masked), prompt, aliases=ALIASES, **settings,
+                                   **chosen)
     return await _answer(ctx, request, result, response_format)
 
 

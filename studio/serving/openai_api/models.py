@@ -1,8 +1,10 @@
 """`GET /v1/models`: the models the studio serves, per task; and what a request's `model` names.
 
 Every route takes `model`: `default` (the preset's model for that task) or one
-of the names listed here. Names are the preset's own ("tiny:chat",
-"stabilityai/sd-turbo"), never a server path.
+of the names listed here: the preset's, then the model library's (its
+alternatives, the Hugging Face cache, the models folder; `Studio.list_models`).
+Names are as the user would write them ("tiny:chat", "stabilityai/sd-turbo", a
+name in the models folder), never a server path.
 """
 
 from __future__ import annotations
@@ -34,10 +36,18 @@ def served(studio) -> dict[str, list[str]]:
 
 
 def _section_models(studio, section: str) -> list[str]:
+    """The preset's model(s) for `section` first, then what the model library offers for it."""
     if section == "speech":
-        return list(dict.fromkeys(studio.preset.voices().values()))
-    model = studio.preset.sections.get(section, {}).get("model")
-    return [model] if model else []
+        names = list(studio.preset.voices().values())
+    else:
+        names = [studio.preset.sections.get(section, {}).get("model")]
+    library = [entry["name"] for entry in studio.list_models(section) if entry.get("task") == section]
+    return list(dict.fromkeys(name for name in [*names, *library] if name))
+
+
+def keywords(studio, task: str, name: str) -> dict:
+    """`model=` for a Studio call: nothing for the preset's own model, else the chosen name."""
+    return {} if name == _section_models(studio, TASKS[task])[0] else {"model": name}
 
 
 def pick(studio, task: str, name) -> str:

@@ -157,6 +157,7 @@ async def chat_completions(body: ChatRequest, request: Request):
     if body.response_format and body.response_format.get("type", "text") != "text":
         raise bad_field("response_format", "response_format must be text; JSON modes are not served")
     settings = _settings(body, body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens)
+    settings.update(models.keywords(ctx.studio, "chat", name))
     messages, stops = _messages(body.messages), _stops(body.stop)
     reply = Reply("chat.completion", name)
     if body.stream:
@@ -181,7 +182,7 @@ async def completions(body: CompletionRequest, request: Request):
         if len(prompt) != 1:
             raise bad_field("prompt", f"prompt must be one text (or a list of one), got a list of {len(prompt)}")
         prompt = prompt[0]
-    settings, stops = _settings(body, body.max_tokens), _stops(body.stop)
+    settings, stops = {**_settings(body, body.max_tokens), **models.keywords(ctx.studio, "completions", name)}, _stops(body.stop)
     result = await ctx.run(ctx.studio.text_to_text, prompt, mode="continue", aliases=ALIASES, **settings)
     await ctx.run(ctx.studio.save, result)
     scanner = StopScanner(stops)
