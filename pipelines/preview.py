@@ -33,6 +33,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from pipelines.loading import SAFE_LOAD, load
+
 LOCAL_FOLDER = "preview_decoder"
 # Previews decode at most this many latent pixels a side (256x256 images for SD's 8x VAE):
 # a step strip shows thumbnails, and the tiny decoder's cost grows with the pixels.
@@ -100,10 +102,13 @@ def load_decoder(pipe, model: str):
     for candidate in candidates:
         if isinstance(candidate, Path) and not candidate.is_dir():
             continue
-        try:
+        def loader(name: str):
             with warnings.catch_warnings():  # diffusers' hub lookup warns of a deprecated argument of its own
                 warnings.simplefilter("ignore")
-                decoder = AutoencoderTiny.from_pretrained(str(candidate), dtype=pipe.vae.dtype, use_safetensors=True)
+                return AutoencoderTiny.from_pretrained(name, dtype=pipe.vae.dtype, **SAFE_LOAD)
+
+        try:
+            decoder = load(str(candidate), "step previews", loader)
         except Exception:  # offline, not in the cache, or damaged: the next candidate, then the full VAE
             continue
         if decoder.config.latent_channels == channels:

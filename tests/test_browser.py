@@ -131,7 +131,7 @@ def test_ctrl_enter_generates_and_the_seed_buttons_work(page):
     box.press("Control+Enter")
     panel.locator("img[src*='blue-fox']").first.wait_for(timeout=120_000)
     assert panel.locator("img[src*=text_to_image]").count() >= before
-    seed = panel.locator("input[type=number]:visible").first
+    seed = panel.locator(".seed-number input[type=number]").first
     panel.locator("button.seed-reuse").click()
     page.wait_for_function("(el) => el.value !== '-1'", arg=seed.element_handle(), timeout=10_000)
     panel.locator("button.seed-random").click()

@@ -45,11 +45,16 @@ def _enclosing_function(node, parents):
 
 def test_every_from_pretrained_in_pipelines_goes_through_load_with_safetensors():
     checked = 0
+    # The wrappers' own from_pretrained (DepthEstimator's, ...) is checked where it is defined.
+    wrappers = {node.name for path in sources("pipelines") for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.ClassDef)}
     for path in sources("pipelines"):
         tree = ast.parse(path.read_text(), str(path))
         parents = _parents(tree)
         for call in ast.walk(tree):
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained"):
+                continue
+            if isinstance(call.func.value, ast.Name) and call.func.value.id in wrappers:
                 continue
             where = f"{path.relative_to(ROOT)}:{call.lineno}"
             loader = _enclosing_function(call, parents)

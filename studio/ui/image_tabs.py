@@ -58,7 +58,7 @@ def _settings(studio, call, *, img2img: bool):
         scheduler = gr.Dropdown(["default", *SCHEDULERS], value="default", label=t("img_sampler"), allow_custom_value=True)
         batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "image", call, "batch_size"), label=t("img_batch"))
     with gr.Row(equal_height=True):
-        seed = Number(value=-1, precision=0, label=t("img_seed"), scale=4)
+        seed = Number(value=-1, precision=0, label=t("img_seed"), scale=4, elem_classes="seed-number")
         random_seed = gr.Button(t("img_seed_random"), size="sm", scale=1, min_width=80, elem_classes="seed-random")
         reuse_seed = gr.Button(t("img_seed_reuse"), size="sm", scale=1, min_width=80, elem_classes="seed-reuse")
     with gr.Accordion(t("img_more"), open=False):
