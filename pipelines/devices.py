@@ -34,7 +34,7 @@ from typing import Any
 # torch's global random generator is one per process, so the lock guarding it is
 # too: models that draw from it (VITS, MusicGen, `generate` sampling) take turns,
 # or two seeded calls in two threads would interleave their draws.
-_GLOBAL_GENERATOR = threading.Lock()
+_GLOBAL_GENERATOR = threading.RLock()  # reentrant: a load inside a load holds it twice
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "float16", "bfloat16", "int8")

@@ -25,7 +25,8 @@ T = TypeVar("T")
 # thread at that moment gets meta tensors ("Cannot copy out of meta tensor"). So
 # loads take turns, whichever Studio or thread asks. Some loads also draw from
 # torch's global generator, so they wait for seeded blocks (devices.seeded) too.
-_LOADING = threading.Lock()
+# Reentrant: a load may load a part of its own (an image model its preview decoder).
+_LOADING = threading.RLock()
 
 SAFE_LOAD = {"use_safetensors": True}
 PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")

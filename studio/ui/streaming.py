@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from studio.errors import Cancelled
@@ -67,3 +69,26 @@ def waiting(call: Callable[[], Any], outputs: int, every: float = 0.5):
         if kind == "done":
             return value
         yield tuple(gr.skip() for _ in range(outputs))
+
+
+class StepStrip:
+    """The step-preview strip's frames, each written once to a file of its own.
+
+    gradio re-encodes a PIL image into its cache at every yield, rewriting in place a
+    file a browser may be reading at that moment (a response longer than its declared
+    length); a file path is copied into the cache once. The files go with the block.
+    """
+
+    def __enter__(self) -> StepStrip:
+        self._folder = tempfile.TemporaryDirectory(prefix="studio-steps-")
+        self.paths: list[str] = []
+        return self
+
+    def add(self, image) -> list[str]:
+        path = Path(self._folder.name) / f"step-{len(self.paths)}.webp"
+        image.save(path, format="WEBP")
+        self.paths.append(str(path))
+        return list(self.paths)
+
+    def __exit__(self, *_) -> None:
+        self._folder.cleanup()
