@@ -25,8 +25,9 @@ import numpy as np
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
 from pipelines.devices import pick_device, pick_dtype, seeded
 from pipelines.loading import SAFE_LOAD, load
-from pipelines.music import WINDOW_SECONDS, TextToMusic, _Progress
+from pipelines.music import WINDOW_SECONDS, TextToMusic, _progress
 from pipelines.results import AudioResult
+from pipelines.stopping import Stop
 
 # facebook/musicgen-melody's feature extractor settings, used when a checkpoint lacks them
 FEATURES = {"sampling_rate": 32000, "n_fft": 16384, "hop_length": 4096, "chunk_length": 30, "num_chroma": 12}
@@ -112,6 +113,7 @@ class MelodyToMusic(TextToMusic):
         temperature: float = 1.0,
         top_k: int = 250,
         seed: int | None = None,
+        stop: Stop = None,
     ) -> AudioResult:
         """`duration` seconds (at most 30) of music after `prompt`, following the tune of `melody`."""
         params = self._check(prompt, duration, guidance, temperature, top_k, seed, allow_empty=True)
@@ -126,11 +128,11 @@ class MelodyToMusic(TextToMusic):
         frames = self._frames(params["duration"])
         with tqdm(total=frames + self.delay, desc="music", unit="token", disable=None, leave=False) as bar:
             with seeded(params["seed"], self.device):
-                audio = self._melody_generate(params, features, frames, _Progress(bar))
+                audio = self._melody_generate(params, features, frames, _progress(bar, stop))
         params.update(melody_seconds=round(seconds, 3), melody_pitch_classes=_summary(features))
         return self._result(self.task, audio, params)
 
-    def _melody_generate(self, params: dict, features: np.ndarray, frames: int, streamer) -> np.ndarray:
+    def _melody_generate(self, params: dict, features: np.ndarray, frames: int, progress) -> np.ndarray:
         import torch
 
         text = self.tokenizer([params["prompt"]], padding=True, return_tensors="pt").to(self.device)
@@ -144,7 +146,7 @@ class MelodyToMusic(TextToMusic):
                 temperature=params["temperature"],
                 top_k=params["top_k"],
                 max_new_tokens=frames + self.delay,
-                streamer=streamer,
+                stopping_criteria=[progress],
             )
         return output[0].float().cpu().numpy().T.astype(np.float32)  # (samples, channels)
 

@@ -28,6 +28,7 @@ from pipelines.audio_io import MAX_SECONDS, decode, resample, to_mono
 from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
+from pipelines.stopping import Stop, halt_if, stop_check
 
 MIN_DURATION, MAX_DURATION = 0.1, 120.0
 MAX_GUIDANCE = 20.0
@@ -38,20 +39,25 @@ WINDOW_SECONDS = 30.0  # MusicGen's training clip length
 CONTEXT_SECONDS = 10.0  # audio carried into the next window
 
 
-class _Progress:
-    """A transformers streamer that advances a tqdm bar by one per generated token."""
+def _progress(bar, stop: Stop = None):
+    """A StoppingCriteria advancing `bar` by one per generated token and raising Cancelled on a stop request.
 
-    def __init__(self, bar):
-        self.bar = bar
-        self.started = False
+    MusicGen's `generate` hands a streamer only the prompt, so tokens are counted
+    here; it raises rather than ends `generate`, whose last step cannot take codes
+    cut short of the delay pattern.
+    """
+    import torch
+    from transformers import StoppingCriteria
 
-    def put(self, value) -> None:
-        if self.started:  # the first call hands over the prompt, not a new token
-            self.bar.update(1)
-        self.started = True
+    should_stop = stop_check(stop)
 
-    def end(self) -> None:
-        self.started = False
+    class Progress(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            bar.update(1)
+            halt_if(should_stop, "music generation")
+            return torch.zeros((input_ids.shape[0],), dtype=torch.bool, device=input_ids.device)
+
+    return Progress()
 
 
 class TextToMusic:
@@ -110,11 +116,12 @@ class TextToMusic:
         temperature: float = 1.0,
         top_k: int = 250,
         seed: int | None = None,
+        stop: Stop = None,
     ) -> AudioResult:
         """`duration` seconds of music after `prompt`. `guidance` 1 turns classifier-free guidance off;
-        `top_k` 0 samples from every code."""
+        `top_k` 0 samples from every code. `stop` (an Event or a function) raises Cancelled within a token."""
         params = self._check(prompt, duration, guidance, temperature, top_k, seed)
-        audio = self._write(params, None, self._frames(params["duration"]))
+        audio = self._write(params, None, self._frames(params["duration"]), stop)
         return self._result(self.task, audio, params)
 
     def continue_audio(
@@ -128,6 +135,7 @@ class TextToMusic:
         top_k: int = 250,
         seed: int | None = None,
         keep_prompt: bool = False,
+        stop: Stop = None,
     ) -> AudioResult:
         """`duration` seconds more of `audio` (path, (rate, array) or AudioResult), steered by `prompt`.
 
@@ -141,7 +149,7 @@ class TextToMusic:
         whole = len(given) // self.hop * self.hop
         if whole == 0:
             raise ValueError(f"audio is shorter than one MusicGen frame ({1000 / self.frame_rate:g} ms)")
-        new = self._write(params, given[len(given) - whole :], self._frames(params["duration"]))
+        new = self._write(params, given[len(given) - whole :], self._frames(params["duration"]), stop)
         params.update(keep_prompt=keep_prompt, audio_seconds=round(len(given) / self.sampling_rate, 3))
         return self._result("continue_music", np.concatenate([given, new]) if keep_prompt else new, params)
 
@@ -153,7 +161,7 @@ class TextToMusic:
         mono = to_mono(samples)
         return mono[:, None] if self.channels == 1 else np.repeat(mono[:, None], self.channels, axis=1)
 
-    def _write(self, params: dict, context: np.ndarray | None, frames: int) -> np.ndarray:
+    def _write(self, params: dict, context: np.ndarray | None, frames: int, stop: Stop = None) -> np.ndarray:
         """`frames` new frames after `context`, window by window, each prompted with the end of what came before."""
         window = int(WINDOW_SECONDS * self.frame_rate)
         carried = int(CONTEXT_SECONDS * self.frame_rate) * self.hop
@@ -171,10 +179,10 @@ class TextToMusic:
             with seeded(params["seed"], self.device):
                 for count in steps:
                     head = past[-carried:] if len(past) else None
-                    past = np.concatenate([past, self._generate(params, head, count, _Progress(bar))])
+                    past = np.concatenate([past, self._generate(params, head, count, _progress(bar, stop))])
         return past[written:]
 
-    def _generate(self, params: dict, head: np.ndarray | None, frames: int, streamer) -> np.ndarray:
+    def _generate(self, params: dict, head: np.ndarray | None, frames: int, progress) -> np.ndarray:
         """`frames` new frames after `head` (samples, channels), as float32 (samples, channels)."""
         import torch
 
@@ -193,7 +201,7 @@ class TextToMusic:
                 temperature=params["temperature"],
                 top_k=params["top_k"],
                 max_new_tokens=frames + self.delay,
-                streamer=streamer,
+                stopping_criteria=[progress],
             )
         audio = output[0].float().cpu().numpy().T  # (samples, channels)
         if head is not None:  # the output starts with the prompt, re-decoded: keep only what is new

@@ -26,13 +26,14 @@ import copy
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 from pipelines import checks
 from pipelines.devices import pick_device, pick_dtype, precision, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import TextResult
+from pipelines.stopping import Stop, stop_check, stopping_criteria
 from pipelines.text_modes import load_modes
 
 ROLES = ("system", "user", "assistant")
@@ -46,10 +47,6 @@ MAX_REPETITION_PENALTY = 2.0
 MAX_TABLE_ROWS = 100
 MAX_TOKEN_CHARS = 200
 HUGE = 10**8  # tokenizers without a limit report model_max_length as 1e30
-
-# stop: a threading.Event, or a function returning True to stop; checked after every token.
-Stop = Any
-
 
 class TextStream(Iterator[str]):
     """The pieces of a reply as they are generated; `result` (a TextResult) once they are all out.
@@ -153,32 +150,6 @@ def check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty
         "repetition_penalty": checks.number("repetition_penalty", repetition_penalty, low=1.0, high=MAX_REPETITION_PENALTY),
         "seed": checks.seed(seed),
     }
-
-
-def stop_check(stop: Stop) -> Callable[[], bool] | None:
-    """`stop` as a function returning True to stop (None when there is no stop request)."""
-    if stop is None:
-        return None
-    if callable(getattr(stop, "is_set", None)):
-        return stop.is_set
-    if callable(stop):
-        return stop
-    raise ValueError(f"stop must be a threading.Event or a function returning True to stop, got {type(stop).__name__}")
-
-
-def _stopping_criteria(should_stop: Callable[[], bool]):
-    """A StoppingCriteria asking `should_stop()` after every token; `.fired` once it said yes."""
-    import torch
-    from transformers import StoppingCriteria
-
-    class StopRequested(StoppingCriteria):
-        fired = False
-
-        def __call__(self, input_ids, scores, **kwargs):
-            self.fired = self.fired or bool(should_stop())
-            return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
-
-    return StopRequested()
 
 
 class LanguageModel:
@@ -401,7 +372,7 @@ class LanguageModel:
 
         inputs = inputs.to(self.device)
         closing = threading.Event()  # set when a stream's consumer leaves early
-        criteria = _stopping_criteria(lambda: closing.is_set() or bool(should_stop and should_stop()))
+        criteria = stopping_criteria(lambda: closing.is_set() or bool(should_stop and should_stop()))
         config = self._generation_config(params)
         kwargs = {**inputs, "generation_config": config, "stopping_criteria": [criteria]}
         prompt_length = int(inputs["input_ids"].shape[1])

@@ -24,6 +24,7 @@ timestamp tokens into segments in seconds from the start of the input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
 from pipelines.devices import pick_device, pick_dtype, precision_of
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import Transcript
+from pipelines.stopping import Stop, halt_if, stop_check, stopping_criteria
 
 TASKS = ("transcribe", "translate")
 MAX_BATCH = 64
@@ -153,6 +155,7 @@ class SpeechToText:
         timestamps: bool | str = True,
         batch_size: int = 8,
         vad: bool = True,
+        stop: Stop = None,
     ) -> Transcript:
         """The words spoken in `audio` (path, (rate, array) or AudioResult), at most 10 minutes.
 
@@ -160,8 +163,10 @@ class SpeechToText:
         None or "auto" detects it; a code ("en", "fr", ...) forces it. With `timestamps`
         False each window is one segment; "word" adds each segment's words with their
         times (from the alignment heads), in `Transcript.words`. `vad` finds the speech with Silero VAD and
-        skips the pauses; False cuts at the quietest moments instead.
+        skips the pauses; False cuts at the quietest moments instead. `stop` (an Event or a
+        function) raises Cancelled within a token of the request.
         """
+        should_stop = stop_check(stop)
         task = checks.choice("task", task, TASKS if self.multilingual else ("transcribe",))
         forced = None if language in (None, "", "auto") else checks.choice("language", language, self.languages)
         timestamps = check_timestamps(timestamps)
@@ -192,7 +197,7 @@ class SpeechToText:
                 for first in range(0, len(spoken), batch_size):
                     batch = spoken[first : first + batch_size]
                     tokens, times = self.generate(
-                        [w.clip(samples) for w in batch], task, detected, bool(timestamps), word_times
+                        [w.clip(samples) for w in batch], task, detected, bool(timestamps), word_times, should_stop
                     )
                     for index, (window, sequence) in enumerate(zip(batch, tokens, strict=True)):
                         found += self.window_segments(sequence, window, bool(timestamps), times and times[index])
@@ -276,16 +281,25 @@ class SpeechToText:
         return self.processor.tokenizer.convert_ids_to_tokens(token).strip("<|>")
 
     def generate(
-        self, clips: list[np.ndarray], task: str, language: str, timestamps: bool, word_times: bool = False
+        self,
+        clips: list[np.ndarray],
+        task: str,
+        language: str,
+        timestamps: bool,
+        word_times: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> tuple[list[list[int]], list[list[float]] | None]:
         """The generated token ids of each clip (one greedy pass per clip, all clips in one batch),
         and with `word_times` each token's start in seconds (from the alignment heads)."""
         import torch
 
+        halt_if(should_stop, "transcription")
         features, mask = self.features(clips)
         options = {"task": task, "language": language} if self.multilingual else {}
         if word_times:
             options["return_token_timestamps"] = True
+        if should_stop is not None:
+            options["stopping_criteria"] = [stopping_criteria(should_stop)]
         with torch.no_grad():
             output = self.model.generate(
                 features,
@@ -296,6 +310,7 @@ class SpeechToText:
                 force_unique_generate_call=True,
                 **options,
             )
+        halt_if(should_stop, "transcription")  # a batch cut short by the stop is not a transcript
         sequences = output["sequences"] if isinstance(output, dict) else output
         times = output["token_timestamps"].float().tolist() if word_times else None
         return sequences.tolist(), times

@@ -14,8 +14,6 @@ from safetensors.torch import save_file
 from studio import Studio, tiny
 from studio.outputs.infotext import parse_infotext
 
-KNOWN_BROKEN = pytest.mark.xfail(reason="fails on main since the branches were joined; to fix before the next release", strict=False)
-
 FOX = dict(seed=3, steps=2, width=64, height=64)
 
 
@@ -73,14 +71,14 @@ def test_concurrent_requests_with_and_without_a_lora_do_not_mix(library):
         assert all(np.array_equal(image, expected[key]) for image in images), key
 
 
-@KNOWN_BROKEN
 def test_infotext_carries_lora_hashes_as_a1111_writes_them(library):
     result = library.text_to_image("a red fox <lora:detail:0.5>", loras={"detail": 0.25}, **FOX)
     path = library.save(result)[0]
     text = Image.open(path).text["parameters"]
     assert text.splitlines()[0] == "a red fox <lora:detail:0.5> <lora:detail:0.25>"
-    parsed = parse_infotext(text)
-    assert parsed["lora_hashes"] == f"detail: {result.params['lora_hashes']['detail']}"
+    digest = result.params["lora_hashes"]["detail"]
+    assert f'Lora hashes: "detail: {digest}"' in text
+    assert parse_infotext(text)["lora_hashes"] == {"detail": digest}  # read back as the recipe holds it
 
 
 def test_unknown_lora_and_bad_weight_are_named(library):

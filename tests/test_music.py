@@ -142,3 +142,21 @@ def test_stereo_checkpoints_give_two_channels(stereo_model, tmp_path):
     samples, rate = sf.read(path, dtype="float32")
     assert samples.shape == (32_000, 2) and rate == 16_000
     assert Studio.read_recipe(path)["channels"] == 2
+
+
+def test_a_stop_ends_the_music_within_a_token_and_gives_nothing(studio):
+    from pipelines.errors import Cancelled
+
+    asked = []
+
+    def stop_after_five_tokens():
+        asked.append(1)
+        return len(asked) > 5
+
+    with pytest.raises(Cancelled, match="stopped"):
+        studio.text_to_music("calm piano", duration=4, seed=11, stop=stop_after_five_tokens)
+    assert len(asked) == 6  # asked once a token, and not once more after it said stop
+    with pytest.raises(Cancelled):
+        studio.continue_music((32_000, np.zeros(32_000, np.float32)), "", duration=1, stop=lambda: True)
+    never = studio.text_to_music("calm piano", duration=2, seed=11, stop=lambda: False)
+    assert np.array_equal(never.audio, studio.text_to_music("calm piano", duration=2, seed=11).audio)

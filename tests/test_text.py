@@ -13,8 +13,6 @@ from pipelines.text import LanguageModel, TokenTable, check_messages
 from pipelines.text_modes import load_modes
 from studio.outputs.text import read_conversation
 
-KNOWN_BROKEN = pytest.mark.xfail(reason="fails on main since the branches were joined; to fix before the next release", strict=False)
-
 DECK = "Je suis allé voir Emilie. C'est une"
 HI = [{"role": "user", "content": "Bonjour, comment allez-vous aujourd'hui ?"}]
 
@@ -349,27 +347,25 @@ def handler(app, name: str):
     return next(d.fn for d in app.fns.values() if getattr(d.fn, "__name__", "") == name)
 
 
-@KNOWN_BROKEN
 def test_chat_tab_retry_undo_and_reload(client, studio):
     class Request:
         session_hash = "test"
 
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    *_, (shown, conversation, recipe, saved) = handler(client.app, "again")(history, "", 0.7, 0.9, 50, 24, 1.0, 5, Request())
+    *_, (shown, conversation, recipe, saved) = handler(client.app, "again")(history, "", 0.7, 0.9, 50, 24, 1.0, 5, None, Request())
     assert conversation == shown and recipe["messages"] == history[:1]
     assert conversation[-1] == {"role": "assistant", "content": studio.chat("hi", seed=5).text}
     assert handler(client.app, "take_back")(conversation) == ([], "hi")
     assert handler(client.app, "reload")(saved) == (conversation, "")
 
 
-@KNOWN_BROKEN
 def test_text_tab_steps_append_the_chosen_or_most_likely_token(client, studio):
     import gradio as gr
 
     bars, tokens = handler(client.app, "next_token")(DECK, 3)
     assert list(bars.values()) == [p for _, p in studio.next_token(DECK, top_k=3)]
     shown = list(tokens)[1]
-    text, bars, _ = handler(client.app, "step")(DECK, 3, tokens, gr.SelectData(None, {"index": 1, "value": shown}))
+    text, bars, _ = handler(client.app, "step")(DECK, 3, tokens, None, gr.SelectData(None, {"index": 1, "value": shown}))
     assert text == DECK + tokens[shown]
-    text, _, _ = handler(client.app, "most_likely")(DECK, 3)
+    text, _, _ = handler(client.app, "most_likely")(DECK, 3, None)
     assert text == DECK + studio.next_token(DECK, top_k=1)[0][0]

@@ -215,3 +215,24 @@ def test_translate_speech_refuses_silence_and_unknown_languages(studio):
         studio.translate_speech((16_000, np.zeros(16_000, dtype=np.float32)), language="en")
     with pytest.raises(ValueError, match="unknown language 'de'; choose one of: en, fr"):
         studio.translate_speech((16_000, noise(1)), language="de")
+
+
+def test_a_stop_ends_a_transcription_within_a_window_and_gives_nothing(studio):
+    import threading
+
+    from pipelines.errors import Cancelled
+
+    audio = (16_000, noise(70))
+    asked = []
+
+    def stop_in_the_second_window():
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(Cancelled, match="transcription was stopped"):
+        studio.speech_to_text(audio, batch_size=1, vad=False, stop=stop_in_the_second_window)
+    halt = threading.Event()
+    halt.set()
+    with pytest.raises(Cancelled):
+        studio.translate_speech(audio, language="en", stop=halt)
+    assert studio.speech_to_text(audio, stop=lambda: False).text == studio.speech_to_text(audio).text

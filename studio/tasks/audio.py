@@ -52,6 +52,7 @@ class AudioTasks(StudioBase):
         batch_size: int | None = None,
         vad: bool | None = None,
         model: str | None = None,
+        stop=None,
     ):
         """The words spoken in `audio` (at most 10 minutes), as a Transcript (.text, .segments, .to_srt(), .to_vtt()).
 
@@ -61,7 +62,8 @@ class AudioTasks(StudioBase):
         and as VTT cue timestamps). `vad` (default on): Silero
         VAD finds the speech, pauses are skipped and windows of at most 30 s end in them;
         off: windows end at the quietest moment. Windows are decoded `batch_size` at a
-        time. Silence gives an empty transcript.
+        time. Silence gives an empty transcript. `stop` (a threading.Event or a function
+        returning True) raises Cancelled within a token.
         """
         from pipelines.transcribe import SpeechToText
 
@@ -71,7 +73,7 @@ class AudioTasks(StudioBase):
             self._guard("transcribing"),
             self._use("speech_to_text", self.model_ref("transcribe", model), SpeechToText.from_pretrained) as whisper,
         ):
-            return self._finish(whisper(audio, **settings))
+            return self._finish(whisper(audio, stop=stop, **settings))
 
     def text_to_music(
         self,
@@ -84,13 +86,15 @@ class AudioTasks(StudioBase):
         seed: int | None = None,
         melody=None,
         model: str | None = None,
+        stop=None,
     ):
         """`duration` seconds (at most 120) of music after `prompt`, as an AudioResult.
 
         Past MusicGen's 30 s window the music is continued window by window.
         `guidance` 1 turns classifier-free guidance off. Stereo models give (samples, 2).
         `melody` (audio: a hummed, whistled or played tune) makes the preset's MusicGen
-        Melody play that tune in the style of `prompt` (at most 30 s).
+        Melody play that tune in the style of `prompt` (at most 30 s). `stop` (a
+        threading.Event or a function returning True) raises Cancelled within a token.
         """
         from pipelines.music import TextToMusic
 
@@ -101,9 +105,9 @@ class AudioTasks(StudioBase):
 
             model = self.model_ref("melody", model)
             with self._guard("writing music"), self._use("text_to_music_melody", model, MelodyToMusic.from_pretrained) as music:
-                return self._finish(music(prompt, melody=melody, **settings))
+                return self._finish(music(prompt, melody=melody, stop=stop, **settings))
         with self._guard("writing music"), self._music(model) as music:
-            return self._finish(music(prompt, **settings))
+            return self._finish(music(prompt, stop=stop, **settings))
 
     def continue_music(
         self,
@@ -117,11 +121,12 @@ class AudioTasks(StudioBase):
         seed: int | None = None,
         keep_prompt: bool | None = None,
         model: str | None = None,
+        stop=None,
     ):
         """`duration` more seconds of `audio`, steered by `prompt` (may be empty), as an AudioResult.
 
         The last 10 s of `audio` condition MusicGen. The result is the new music
-        only, or with `keep_prompt` the given audio followed by it.
+        only, or with `keep_prompt` the given audio followed by it. `stop`: as for text_to_music.
         """
         from pipelines.music import TextToMusic
 
@@ -135,7 +140,7 @@ class AudioTasks(StudioBase):
         )
         settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,))
         with self._guard("continuing music"), self._music(model) as music:
-            return self._finish(music.continue_audio(audio, prompt, **settings))
+            return self._finish(music.continue_audio(audio, prompt, stop=stop, **settings))
 
     def translate_speech(
         self,
@@ -146,6 +151,7 @@ class AudioTasks(StudioBase):
         pause: float | None = None,
         seed: int | None = None,
         model: str | None = None,
+        stop=None,
     ):
         """`audio`'s speech said again in `language` (a voice of the preset), as an AudioResult.
 
@@ -153,8 +159,10 @@ class AudioTasks(StudioBase):
         language, Whisper transcribes; the text is kept if it is already in that
         language, else the text model translates it (`text_to_text`, mode translate).
         The recipe holds the transcript and the text spoken. `model`: the voice that speaks.
+        `stop` (a threading.Event or a function returning True) raises Cancelled at the next token or stage.
         """
         from pipelines.speech import TextToSpeech, check_settings
+        from pipelines.stopping import halt_if, stop_check
 
         target, _ = self._voice(language, model)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
@@ -162,7 +170,7 @@ class AudioTasks(StudioBase):
         voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause))
         defaults = inspect.signature(TextToSpeech.__call__).parameters
         check_settings(*(voice.get(name, defaults[name].default) for name in ("speaking_rate", "pause")))
-        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe")
+        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
         if not heard.text:
             raise ValueError("audio holds no speech (it is silent); nothing to translate")
         text, translator = heard.text, None
@@ -170,6 +178,7 @@ class AudioTasks(StudioBase):
             text, translator = self._translate_text(text, target, seed)
             if not text:
                 raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
+        halt_if(stop_check(stop), "speech translation")
         spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed, model=model)
         if translator:
             spoken.params["translate_model"] = translator

@@ -62,7 +62,8 @@ class TextTasks(StudioBase):
         TextResult is in the iterator's `.result` once it is exhausted. Bad input
         raises here; the model loads on the first piece. `close()` stops it.
         """
-        from pipelines.text import LanguageModel, TextStream, stop_check
+        from pipelines.stopping import stop_check
+        from pipelines.text import LanguageModel, TextStream
 
         given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
                      max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)

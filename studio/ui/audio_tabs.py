@@ -118,7 +118,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
         progress(0, desc="loading the voice")
         # The voices of the preset answer for their languages; another model only when one is picked.
         chosen = None if model in studio.preset.voices().values() else client_model(model)
-        result = yield from waiting(lambda: studio.text_to_speech(text, language=language, speaking_rate=speaking_rate,
+        result = yield from waiting(lambda _stop: studio.text_to_speech(text, language=language, speaking_rate=speaking_rate,
                                                                   pause=pause, seed=seed, model=chosen), 2)
         yield _saved(studio, result, format)
 
@@ -161,9 +161,9 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
     def speech_to_text(audio, task, language, timestamps, batch_size, vad=None, words=False, model=None,
                        progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
-        transcript = yield from waiting(lambda: studio.speech_to_text(
+        transcript = yield from waiting(lambda stop: studio.speech_to_text(
             audio, task=task, language=language, timestamps="word" if words else timestamps,
-            batch_size=batch_size, vad=vad, model=client_model(model)), 4)
+            batch_size=batch_size, vad=vad, model=client_model(model), stop=stop), 4)
         paths = studio.save(transcript)
         rows = [[start, end, words] for start, end, words in transcript.segments]
         yield transcript.text, rows, [str(p) for p in paths], transcript.params
@@ -208,9 +208,9 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
     def text_to_music(prompt, duration, guidance, temperature, top_k, seed, format, model=None,
                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the music model")
-        result = yield from waiting(lambda: studio.text_to_music(prompt, duration=duration, guidance=guidance,
-                                                                 temperature=temperature, top_k=top_k, seed=seed,
-                                                                 model=client_model(model)), 2)
+        result = yield from waiting(lambda stop: studio.text_to_music(prompt, duration=duration, guidance=guidance,
+                                                                      temperature=temperature, top_k=top_k, seed=seed,
+                                                                      model=client_model(model), stop=stop), 2)
         yield _saved(studio, result, format)
 
     _stoppable(stop, run.click(text_to_music, [prompt, duration, guidance, temperature, top_k, seed, format, model],
@@ -252,22 +252,22 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
                        model=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         if mode == "translate":
-            output = yield from waiting(lambda: studio.translate_speech(audio, language=language, seed=seed), 3)
+            output = yield from waiting(lambda stop: studio.translate_speech(audio, language=language, seed=seed, stop=stop), 3)
             path, params = _saved(studio, output, format)
             yield path, f"{params['transcript']}\n→ {params['text']}", params
             return
         if mode == "melody":  # the given audio is the tune, the prompt its style
-            output = yield from waiting(lambda: studio.text_to_music(
+            output = yield from waiting(lambda stop: studio.text_to_music(
                 prompt, melody=audio, duration=duration, guidance=guidance, temperature=temperature,
-                top_k=top_k, seed=seed), 3)
+                top_k=top_k, seed=seed, stop=stop), 3)
             path, params = _saved(studio, output, format)
             yield path, params.get("melody_pitch_classes", ""), params
             return
         if mode != "continue":
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        output = yield from waiting(lambda: studio.continue_music(audio, prompt, duration=duration, guidance=guidance,
-                                                                  temperature=temperature, top_k=top_k, seed=seed,
-                                                                  keep_prompt=keep_prompt, model=client_model(model)), 3)
+        output = yield from waiting(lambda stop: studio.continue_music(
+            audio, prompt, duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed,
+            keep_prompt=keep_prompt, model=client_model(model), stop=stop), 3)
         path, params = _saved(studio, output, format)
         yield path, "", params
 

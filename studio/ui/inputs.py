@@ -10,6 +10,7 @@ disk. The same walk refuses inputs nested past any sensible depth.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -64,6 +65,14 @@ class Blocks(gr.Blocks):
         for block, value in zip(block_fn.inputs, inputs, strict=False):
             check_files(value, folders, _label(block))
         return await super().preprocess_data(block_fn, inputs, state, *args, **kwargs)
+
+    def validate_inputs(self, block_fn, inputs) -> None:
+        """A call with too few values is told which ones it lacks (gradio's own message lists its objects)."""
+        if len(inputs) < len(block_fn.inputs):
+            names = list(inspect.signature(block_fn.fn).parameters)[: len(block_fn.inputs)]
+            raise gr.Error(f"{block_fn.name or 'this event'} takes {len(block_fn.inputs)} values, one per parameter in "
+                           f"this order: {', '.join(names)}; {len(inputs)} were sent, so "
+                           f"{', '.join(names[len(inputs):])} is missing", print_exception=False)
 
 
 def _label(block) -> str:

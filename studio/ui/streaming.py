@@ -57,18 +57,22 @@ def run_with_steps(call: Callable[[Callable], Any], *, heartbeat: float | None =
         stop.set()
 
 
-def waiting(call: Callable[[], Any], outputs: int, every: float = 0.5):
-    """`result = yield from waiting(call, n)`: run `call()` in a worker, yielding n no-change updates meanwhile.
+def waiting(call: Callable[[threading.Event], Any], outputs: int, every: float = 0.5):
+    """`result = yield from waiting(lambda stop: ..., n)`: run the call in a worker, yielding n no-change updates meanwhile.
 
-    Stop or a cancel closes the handler at one of these yields: the result is
-    then dropped unsaved (the model call itself runs to its end).
+    Stop or a cancel closes the handler at one of these yields: `stop` is then set,
+    so a call that takes it ends within a token or a window, and its result is dropped unsaved.
     """
     import gradio as gr
 
-    for kind, value in run_with_steps(lambda _on_step: call(), heartbeat=every):
-        if kind == "done":
-            return value
-        yield tuple(gr.skip() for _ in range(outputs))
+    stop = threading.Event()
+    try:
+        for kind, value in run_with_steps(lambda _on_step: call(stop), heartbeat=every):
+            if kind == "done":
+                return value
+            yield tuple(gr.skip() for _ in range(outputs))
+    finally:
+        stop.set()
 
 
 class StepStrip:

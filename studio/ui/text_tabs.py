@@ -266,10 +266,10 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
     def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
                      repetition_penalty, seed, model=None, progress=gr.Progress()):
         progress(0, desc="generating")
-        result = yield from waiting(lambda: studio.text_to_text(
+        result = yield from waiting(lambda stop: studio.text_to_text(
             text, mode=mode, target_language=target_language, instruction=instruction, temperature=temperature,
             top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed,
-            model=client_model(model)), 2)
+            model=client_model(model), stop=stop), 2)
         studio.save(result)
         yield result.text, result.params
 
