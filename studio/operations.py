@@ -78,7 +78,7 @@ TABLE = (
               mode="continue", gpu_seconds=180),
     Operation("translate_speech", "transcribe", "", result="AudioResult", tab="audio_to_audio", api_name="audio_to_audio",
               mode="translate", gpu_seconds=180),
-    Operation("xy_plot", "image", "", result="XYPlot", cli=False),
+    Operation("xy_plot", "image", "", result="XYPlot", tab="text_to_image", api_name="xy_plot", gpu_seconds=600),
 )
 OPERATIONS: dict[str, Operation] = {op.name: op for op in TABLE}
 # The order batch jobs run in: one model family after the other.

@@ -35,8 +35,8 @@ NAN, INF = math.nan, math.inf
 NUL = "\x00" * 5
 SURROGATE = "a fox \ud800"  # what a broken decode leaves: not valid Unicode
 HI = [{"role": "user", "content": "Bonjour"}]
-ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "image_to_image", "inpaint", "outpaint", "upscale",
-             "vae_latents",
+ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "xy_plot", "image_to_image", "inpaint", "outpaint",
+             "upscale", "vae_latents",
              "text_to_speech", "speech_to_text", "text_to_music", "audio_to_audio"]
 NO_INPUT = {"loaded_models", "unload", "preload", "dtype"}  # Studio methods a caller gives nothing to check
 
@@ -674,6 +674,13 @@ REQUESTS = [
     ("text_to_image", lambda f: dict(prompt="a fox", seed=-5), "seed"),
     ("text_to_image", lambda f: dict(prompt="a fox", batch_size=[1, 2]), "batch_size"),
     ("text_to_image", lambda f: dict(prompt="a fox", scheduler="Fastest"), "scheduler"),
+    ("xy_plot", lambda f: dict(prompt="a fox", x_setting="steps", x_values="1, two"), "x value 'two' for steps"),
+    ("xy_plot", lambda f: dict(prompt="a fox", x_setting="speed", x_values="1"), "x setting 'speed'"),
+    ("xy_plot", lambda f: dict(prompt="a fox", x_setting="steps", x_values="1", y_setting="seed", y_values=" , "),
+     "y values are empty"),
+    ("xy_plot", lambda f: dict(prompt="a fox", x_setting="seed", x_values=",".join(map(str, range(9))),
+                               y_setting="steps", y_values=",".join(map(str, range(1, 9)))), "at most 64"),
+    ("xy_plot", lambda f: dict(prompt="a fox", x_setting="prompt_sr", x_values="cat, dog"), "prompt_sr searches 'cat'"),
     ("image_to_image", lambda f: dict(image=up("text_png")(f), prompt="a fox"), "image"),
     ("image_to_image", lambda f: dict(image=up("half")(f), prompt="a fox"), "image"),
     ("image_to_image", lambda f: dict(image=up("one")(f), prompt="a fox"), "image"),
@@ -758,6 +765,7 @@ def test_what_gradio_client_cannot_send_is_named_too(server, body, field):
 
 VALID_REQUESTS = {
     "text_to_image": lambda f: dict(prompt="a fox", seed=1),
+    "xy_plot": lambda f: dict(prompt="a fox", x_setting="steps", x_values="1, 2", y_setting="none", seed=1),
     "image_to_image": lambda f: dict(image=up("ok")(f), prompt="a fox", seed=1),
     "inpaint": lambda f: dict(image=editor("ok")(f), mask=up("mask")(f), prompt="a fox", seed=1, steps=2),
     "outpaint": lambda f: dict(image=up("ok")(f), prompt="a fox", left=8, seed=1, steps=2),

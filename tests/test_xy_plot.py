@@ -59,3 +59,52 @@ def test_a_batch_file_runs_a_plot(tmp_path):
     with pytest.raises(ValueError, match="line 1: field 'speed'") as error:
         parse_jobs(bad, Studio)
     assert "line 2: field 'plot'" in str(error.value)
+
+
+def test_values_typed_as_a_person_types_them_are_read_as_each_setting_takes_them(studio):
+    plot = studio.xy_plot("text_to_image", x=("steps", "1, 2"), y=("guidance", "1, 7.5"), prompt="a fox", seed=5)
+    assert [(c.params["steps"], c.params["guidance"]) for c in plot.cells] == [(1, 1.0), (2, 1.0), (1, 7.5), (2, 7.5)]
+    words = studio.xy_plot("text_to_image", x=("prompt_sr", "fox, red | cat, blue"), prompt="a fox, red", steps=1)
+    assert [c.params["prompt"] for c in words.cells] == ["a fox, red", "a cat, blue"]
+    for axis, values, message in [(("steps", "1, 2.5"), None, "x value '2.5' for steps must be a whole number"),
+                                  (("guidance", "4,,7"), None, "x values '4,,7' hold an empty value"),
+                                  (("steps", "1"), ("seed", "one"), "y value 'one' for seed is not a number")]:
+        with pytest.raises(ValueError, match=message):
+            studio.xy_plot("text_to_image", x=axis, y=values, prompt="a fox")
+
+
+def test_a_stop_ends_the_plot_at_the_next_step(studio):
+    from pipelines.errors import Cancelled
+
+    steps = []
+
+    def stop_in_the_second_cell():
+        steps.append(1)
+        return len(steps) > 3
+
+    with pytest.raises(Cancelled, match="X/Y plot was stopped"):
+        studio.xy_plot("text_to_image", x=("seed", [1, 2, 3]), prompt="a fox", steps=2, stop=stop_in_the_second_cell)
+    assert len(steps) == 4
+
+
+def test_the_cli_verb_plots_any_image_operation(tmp_path, capsys):
+    from studio.serving import cli
+
+    cli.main(["xy-plot", "text-to-image", "--preset", "tiny", "--out", str(tmp_path), "--x", "steps=1,2",
+              "--y", "seed=1,2", "a fox", "--guidance", "3"])
+    printed = capsys.readouterr().out.split()
+    assert len(printed) == 5 and "xy_plot-grid" in printed[0]
+    recipe = Studio.read_recipe(printed[0])
+    assert recipe["x"] == ["steps", [1, 2]] and recipe["y"] == ["seed", [1, 2]] and recipe["settings"]["guidance"] == 3
+    with pytest.raises(SystemExit) as error:
+        cli.main(["xy-plot", "text-to-image", "--preset", "tiny", "--x", "steps", "a fox"])
+    assert error.value.code == 2 and "not SETTING=VALUES" in capsys.readouterr().err
+
+
+def test_the_endpoint_plots_the_tabs_settings(client):
+    gallery, _, recipe = client.predict(prompt="a fox", steps=1, seed=4, x_setting="guidance", x_values="1, 7",
+                                        y_setting="prompt_sr", y_values="fox, cat", api_name="/xy_plot")
+    assert len(gallery) == 5 and recipe["task"] == "xy_plot" and recipe["x"] == ["guidance", [1.0, 7.0]]
+    width, height = Image.open(gallery[0]["image"]).size
+    assert width > 2 * 64 and height == 24 + 2 * 64  # the row labels' column, 2 x 2 cells under the column labels
+    assert [Studio.read_recipe(cell["image"])["prompt"] for cell in gallery[1:]] == ["a fox", "a fox", "a cat", "a cat"]

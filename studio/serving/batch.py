@@ -35,10 +35,10 @@ from typing import Any
 from pipelines.checks import MAX_SEED
 from pipelines.lora import TAG
 from studio import operations
+from studio.tasks.xy_plot import OPERATIONS as XY_OPERATIONS
 
 # task -> Studio method; audio_to_audio picks one by its `mode`.
 METHODS = {name: op.name for op in operations.TABLE if op.batch for name in (op.name, *op.old_names)}
-XY_OPERATIONS = ("text_to_image", "image_to_image", "inpaint", "outpaint")
 AUDIO_TO_AUDIO = {mode: op.name for mode, op in operations.endpoint_modes("audio_to_audio").items()}
 # Jobs run grouped by model family (the operation's preset section), so each model is loaded once per process.
 FAMILY = {op.name: operations.SECTIONS.index(op.section) for op in operations.TABLE}

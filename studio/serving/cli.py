@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(verbs)
     for name in OPERATIONS:
         method = getattr(Studio, name, None)
-        if method is not None:
+        if name == "xy_plot":
+            _add_xy_plot(verbs, Studio)
+        elif method is not None:
             _add_operation(verbs, name, method)
     return parser
 
@@ -135,6 +137,39 @@ def _models(args) -> None:
 def _add_operation(verbs, name: str, method) -> None:
     doc = inspect.getdoc(method) or ""
     verb = verbs.add_parser(name.replace("_", "-"), help=doc.split("\n")[0], description=doc)
+    _options(verb, method)
+    verb.set_defaults(handler=lambda args: _run_operation(name, method, args))
+
+
+def _add_xy_plot(verbs, studio_class) -> None:
+    """`studio xy-plot text-to-image --x steps=10,20,30 --y guidance=4,7 "a fox" --seed 1`: the verb of
+    each image operation, with the axes."""
+    from studio.tasks.xy_plot import OPERATIONS as PLOTTED
+
+    doc = inspect.getdoc(studio_class.xy_plot) or ""
+    verb = verbs.add_parser("xy-plot", help=doc.split("\n")[0], description=doc)
+    tasks = verb.add_subparsers(title="operation", metavar="OPERATION", required=True)
+    for name in PLOTTED:
+        method = getattr(studio_class, name)
+        task = tasks.add_parser(name.replace("_", "-"), help=f"an X/Y plot of {name}")
+        for axis, required in (("x", True), ("y", False)):
+            task.add_argument(f"--{axis}", required=required, type=_axis, metavar="SETTING=V1,V2,...",
+                              help=f"the setting varied {'across' if axis == 'x' else 'down'} and its values "
+                              "(| between values that hold commas); prompt_sr replaces its first value in the prompt")
+        _options(task, method)
+        task.set_defaults(handler=lambda args, name=name, method=method: _run_operation(
+            "xy_plot", method, args, first=(name,), axes={"x": args.x, "y": args.y}))
+
+
+def _axis(text: str) -> tuple[str, str]:
+    setting, equals, values = text.partition("=")
+    if not equals or not setting.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not SETTING=VALUES, like steps=10,20,30")
+    return setting.strip().replace("-", "_"), values
+
+
+def _options(verb, method) -> None:
+    """The common options, --out, and one argument per keyword of `method`."""
     _common(verb)
     verb.add_argument("--out", help="folder for the files (default: $STUDIO_OUTPUTS, else ./outputs)")
     hints = typing.get_type_hints(method)
@@ -152,7 +187,6 @@ def _add_operation(verbs, name: str, method) -> None:
             verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, action=argparse.BooleanOptionalAction)
         else:
             verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_converter(kind))
-    verb.set_defaults(handler=lambda args: _run_operation(name, method, args))
 
 
 def _plain_type(hint: Any) -> Any:
@@ -185,13 +219,15 @@ def _json_or_text(text: str) -> Any:
     return value if isinstance(value, (list, dict)) else text
 
 
-def _run_operation(name: str, method, args) -> None:
+def _run_operation(name: str, method, args, first: tuple = (), axes: dict | None = None) -> None:
+    """Run `name` with the options of `method` (the same, except for an X/Y plot: the plotted operation's)."""
     from studio.core import Studio
 
     studio = Studio(preset=args.preset, outputs=args.out, models_dir=args.models_dir)
     names = [p for p in inspect.signature(method).parameters if p not in SKIPPED]
     values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    result = getattr(studio, name)(**values)
+    values.update({axis: value for axis, value in (axes or {}).items() if value is not None})
+    result = getattr(studio, name)(*first, **values)
     if isinstance(getattr(result, "text", None), str):
         print(result.text)
     for path in studio.save(result):

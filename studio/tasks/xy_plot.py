@@ -13,6 +13,8 @@ with its own recipe, then the grid with the plot's recipe.
 
 from __future__ import annotations
 
+import inspect
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,18 +38,50 @@ class XYPlot:
     y_labels: list[str] = field(default_factory=list)
 
 
-def _axis(name: str, axis: Any, operation_keywords: set[str]) -> tuple[str, list] | None:
+def _axis(name: str, axis: Any, method) -> tuple[str, list] | None:
     if axis is None:
         return None
     if not isinstance(axis, (list, tuple)) or len(axis) != 2 or not isinstance(axis[0], str):
         raise ValueError(f"{name} must be (setting, [values]), like (\"steps\", [10, 20]), got {axis!r}")
     setting, values = axis
-    if setting != PROMPT_SR and setting not in operation_keywords:
+    keywords = _keywords(method)
+    if setting != PROMPT_SR and setting not in keywords:
         raise ValueError(f"{name} setting {setting!r} is not a setting of this operation; "
-                         f"choose one of: {PROMPT_SR}, {', '.join(sorted(operation_keywords))}")
+                         f"choose one of: {PROMPT_SR}, {', '.join(sorted(keywords))}")
+    if isinstance(values, str):  # as typed in a form or on the command line
+        values = read_values(method, name, setting, values)
     if not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"{name} values must be a non-empty list, got {values!r}")
     return setting, list(values)
+
+
+def _keywords(method) -> set[str]:
+    return set(inspect.signature(method).parameters) - {"callback", "stop"}
+
+
+def read_values(method, name: str, setting: str, text: str) -> list:
+    """Values as a person types them: "10, 20, 30" (or "a | b" when the values hold commas),
+    each read as the setting's type (whole numbers for steps and seed, numbers for guidance)."""
+    parts = [part.strip() for part in text.split("|" if "|" in text else ",")]
+    if not any(parts):
+        raise ValueError(f"{name} values are empty; give them separated by commas, like 10, 20, 30")
+    hint = typing.get_type_hints(method).get(setting) if setting != PROMPT_SR else str
+    kinds = [k for k in typing.get_args(hint) or (hint,) if k in (int, float)]
+    values = []
+    for part in parts:
+        if not part:
+            raise ValueError(f"{name} values {text!r} hold an empty value; separate values by single commas")
+        if kinds:
+            try:
+                number = float(part)
+            except ValueError:
+                raise ValueError(f"{name} value {part!r} for {setting} is not a number") from None
+            whole = int in kinds and float not in kinds
+            if whole and not number.is_integer():
+                raise ValueError(f"{name} value {part!r} for {setting} must be a whole number")
+            part = int(number) if whole else number
+        values.append(part)
+    return values
 
 
 def _label(setting: str, value: Any) -> str:
@@ -55,22 +89,23 @@ def _label(setting: str, value: Any) -> str:
 
 
 class XYPlotTasks(StudioBase):
-    def xy_plot(self, task: str, x: tuple | list, y: tuple | list | None = None, **settings) -> XYPlot:
+    def xy_plot(self, task: str, x: tuple | list, y: tuple | list | None = None, *, stop=None, **settings) -> XYPlot:
         """Run `task` (text_to_image, image_to_image, inpaint, outpaint) for every (x, y) pair of values.
 
-        `x`, `y`: (setting, [values]); `settings`: the operation's other keywords (prompt, image, seed...).
+        `x`, `y`: (setting, [values]) or (setting, "v1, v2, v3"); `settings`: the operation's other
+        keywords (prompt, image, seed...).
         The seed is drawn once for the whole plot when left out, so only the varied settings differ.
+        `stop` (a threading.Event or a function returning True) raises Cancelled at the next step.
         """
-        import inspect
+        from pipelines.stopping import halt_if, stop_check
 
         task = checks.choice("task", task, OPERATIONS)
         method = getattr(self, task)
-        keywords = set(inspect.signature(method).parameters) - {"callback"}
-        unknown = sorted(set(settings) - keywords)
+        unknown = sorted(set(settings) - _keywords(method) - {"callback"})
         if unknown:
             raise ValueError(f"setting {unknown[0]!r} is not a setting of {task}")
-        x_axis = _axis("x", x, keywords)
-        y_axis = _axis("y", y, keywords) or ("", [None])
+        x_axis = _axis("x", x, method)
+        y_axis = _axis("y", y, method) or ("", [None])
         cells = len(x_axis[1]) * len(y_axis[1])
         if cells > MAX_CELLS:
             raise ValueError(f"x and y make {cells} cells; a plot holds at most {MAX_CELLS}")
@@ -81,6 +116,17 @@ class XYPlotTasks(StudioBase):
                 raise ValueError(f"prompt_sr searches {str(search)!r} in the prompt, but the prompt does not contain it")
         if "seed" not in (x_axis[0], y_axis[0]):
             settings["seed"] = checks.seed(settings.get("seed"))
+        should_stop = stop_check(stop)
+        if should_stop is not None:  # checked at every step of every cell; no previews are asked for by it
+            settings.setdefault("preview_every", 0)
+            given = settings.get("callback")
+
+            def callback(*step):
+                halt_if(should_stop, "X/Y plot")
+                if given is not None:
+                    given(*step)
+
+            settings["callback"] = callback
         results = []
         for y_value in y_axis[1]:
             for x_value in x_axis[1]:
@@ -98,7 +144,8 @@ class XYPlotTasks(StudioBase):
         recipe = {"task": "xy_plot", "operation": task, "x": [x_axis[0], x_axis[1]],
                   "y": [y_axis[0], y_axis[1]] if y_axis[0] else None, "prompt": settings.get("prompt", ""),
                   "seed": settings.get("seed"), "preset": self.preset.name, "device": self.device,
-                  "settings": {k: v for k, v in settings.items() if isinstance(v, (str, int, float, bool, type(None)))}}
+                  "settings": {k: v for k, v in settings.items()
+                               if k != "callback" and isinstance(v, (str, int, float, bool, type(None)))}}
         return XYPlot(grid=grid, cells=results, params=recipe, x_labels=x_labels, y_labels=y_labels)
 
 

@@ -21,6 +21,7 @@ from studio.ui import (
     model_picker,
     send_to,
     text_tabs,
+    xy_fields,
 )
 from studio.ui.i18n import translations
 from studio.ui.inputs import Blocks
@@ -68,4 +69,4 @@ def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
     return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS,
                         image_extras.TEXTS, audio_tabs.TEXTS, history.TEXTS, model_picker.TEXTS,
-                        send_to.TEXTS)
+                        send_to.TEXTS, xy_fields.TEXTS)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import examples, image_extras
+from studio.ui import examples, image_extras, xy_fields
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Number, Slider, default
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, lora_choice, lora_chooser, model_dropdown
 from studio.ui.parts import TabParts
-from studio.ui.streaming import StepStrip, run_with_steps
+from studio.ui.streaming import StepStrip, run_with_steps, waiting
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -134,6 +134,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                 settings, reuse = _settings(studio, TextToImage.__call__, img2img=False)
                 hires = image_extras.hires_fields()
                 control = image_extras.control_fields(studio)
+                plot = xy_fields.fields()
             outputs = _outputs()
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
 
@@ -152,9 +153,26 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                            scheduler=scheduler, preview_every=preview_every, model=client_model(model),
                            loras=lora_choice(loras, lora_weight), hires=hires_fix, control=guide)
 
+    @guard
+    @gpu_task(600)
+    def xy_plot(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
+                model=None, loras=None, lora_weight=0.8, x_setting="steps", x_values="10, 20, 30", y_setting="none",
+                y_values="", progress=gr.Progress(track_tqdm=True)):
+        """The grid first, then every cell, each saved with its own recipe (batch_size and previews do not apply)."""
+        axes = xy_fields.axes(x_setting, x_values, y_setting, y_values)
+        result = yield from waiting(lambda stop: studio.xy_plot(
+            "text_to_image", **axes, prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance,
+            width=width or None, height=height or None, seed=seed, scheduler=scheduler, model=client_model(model),
+            loras=lora_choice(loras, lora_weight), stop=stop), 3)
+        yield [str(p) for p in studio.save(result)], [], result.params
+
     inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight, *hires.values(), *control.values()]
     _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings[4],
           submit=prompt)
+    plotting = plot["run"].click(xy_plot, [prompt, negative_prompt, *settings, model, loras, lora_weight,
+                                           *(plot[k] for k in ("x_setting", "x_values", "y_setting", "y_values"))],
+                                 outputs, api_name="xy_plot", **gpu)
+    stop.click(None, None, None, cancels=[plotting], queue=False, api_visibility="private")
     return TabParts("text_to_image", ("text_to_image",),
                     _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED, *hires, *control]),
                     {"gallery": outputs[0]})

@@ -1,0 +1,41 @@
+"""Text → Image's X/Y plot: the tab's settings run over one or two settings' values, as a labelled grid."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.ui.i18n import t
+
+TEXTS = {
+    "xy_title": ("X/Y plot", "Tableau X/Y"),
+    "xy_x": ("X setting (across)", "Réglage X (en colonnes)"),
+    "xy_y": ("Y setting (down; none = one row)", "Réglage Y (en lignes ; aucun = une ligne)"),
+    "xy_values": ("Values, separated by commas (| when they hold commas)",
+                  "Valeurs, séparées par des virgules (| si elles en contiennent)"),
+    "xy_run": ("Plot", "Tracer"),
+}
+
+# What A1111's X/Y plot offers first; prompt_sr replaces its first value in the prompt by each value.
+AXES = ["seed", "steps", "guidance", "scheduler", "width", "height", "prompt_sr"]
+NONE = "none"
+
+
+def fields() -> dict:
+    """The plot's components, with its Plot button under "run" (any setting may be typed: the plot names a wrong one)."""
+    with gr.Accordion(t("xy_title"), open=False):
+        with gr.Row():
+            x_setting = gr.Dropdown(AXES, value="steps", label=t("xy_x"), scale=1, allow_custom_value=True)
+            x_values = gr.Textbox(value="10, 20, 30", label=t("xy_values"), scale=2)
+        with gr.Row():
+            y_setting = gr.Dropdown([NONE, *AXES], value="guidance", label=t("xy_y"), scale=1, allow_custom_value=True)
+            y_values = gr.Textbox(value="4, 7, 10", label=t("xy_values"), scale=2)
+        run = gr.Button(t("xy_run"), variant="secondary")
+    return {"x_setting": x_setting, "x_values": x_values, "y_setting": y_setting, "y_values": y_values, "run": run}
+
+
+def axes(x_setting, x_values, y_setting, y_values) -> dict:
+    """The `x=` and `y=` keywords of `Studio.xy_plot` from the fields (values parsed there, errors naming x or y)."""
+    chosen = {"x": (x_setting, x_values or "")}
+    if y_setting not in (None, "", NONE):
+        chosen["y"] = (y_setting, y_values or "")
+    return chosen
