@@ -205,7 +205,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
 
 
 SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
-PICKED = ["model", "lora_names", "lora_weight"]  # not recipe keys: history does not restore into them
+PICKED = ["model", "lora_names", "lora_weight"]  # history restores the model; the LoRAs are not recipe keys
 
 
 def _named(components: list, names: list[str]) -> dict:
