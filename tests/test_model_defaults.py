@@ -69,3 +69,17 @@ def test_an_unknown_setting_in_a_models_table_names_the_model_and_the_key(tmp_pa
     text = '[image]\nmodel = "tiny:sd"\n[image.model_defaults."tiny:sdxl"]\nstepz = 2\n'
     with pytest.raises(ValueError, match=r'model_defaults\."tiny:sdxl"\] has unknown key .stepz.'):
         studio_with(tmp_path, text).text_to_image("a fox", seed=1)
+
+
+def test_picking_a_model_in_the_ui_shows_the_settings_it_runs_with(tmp_path):
+    from studio.ui import build_app
+
+    app = build_app(studio_with(tmp_path))
+    for api_name, first in (("text_to_image", 2), ("image_to_image", 4)):  # the inputs' steps and guidance
+        tab = next(d for d in app.fns.values() if d.api_name == api_name)
+        picker = next(c for c in tab.inputs if "model-picker" in (c.elem_classes or []))
+        follow = next(d for d in app.fns.values() if getattr(d.fn, "__name__", "") == "show" and d.inputs[:1] == [picker])
+        assert follow.outputs == tab.inputs[first:first + 2]
+        assert [event for _, event in follow.targets] == ["input"]  # a user's pick, not History's restore
+        assert [u["value"] for u in follow.fn("tiny:sdxl")] == [2, 1.5]
+        assert [u["value"] for u in follow.fn("tiny:sd")] == [3, 6.0]
