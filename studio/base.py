@@ -122,18 +122,32 @@ class StudioBase:
                 raise
             raise ModelLoadError(str(error).replace(choice.load, choice.name)) from error.__cause__
 
-    def _settings(self, section: str, call: Callable, given: dict[str, Any], siblings: tuple[Callable, ...] = ()) -> dict[str, Any]:
-        """The keywords for `call`: the preset's defaults for `section`, then what the caller gave.
+    def _settings(self, section: str, call: Callable, given: dict[str, Any], siblings: tuple[Callable, ...] = (),
+                  model: str | None = None) -> dict[str, Any]:
+        """The keywords for `call`: the preset's defaults for `section`, then the running model's, then the caller's.
 
         None means "not given" so the preset, then the wrapper's signature, decides.
         `siblings` are the other calls sharing the section's defaults table.
+        `model`: what runs, as `model_ref` returned it; its `[section.model_defaults."name"]` apply.
         """
         accepted = set(inspect.signature(call).parameters) - {"self"}
         known = set(accepted).union(*(set(inspect.signature(s).parameters) for s in siblings)) - {"self"}
         self.preset.check_defaults(section, known)
         settings = {k: v for k, v in self.preset.defaults(section).items() if k in accepted}
+        settings.update({k: v for k, v in self.model_defaults(section, model).items() if k in accepted})
         settings.update({k: v for k, v in given.items() if v is not None})
         return settings
+
+    def model_defaults(self, section: str, model: str | None) -> dict[str, Any]:
+        """The preset's defaults for the model `model_ref` resolved to `model` ({} when it has none).
+
+        A table applies when its name and the model are the same (`ModelLibrary.names_model`).
+        """
+        tables = self.preset.model_defaults(section)
+        choice = self._choices.get(model) if model else None
+        if not tables or choice is None:
+            return {}
+        return next((table for name, table in tables.items() if self.library.names_model(section, name, choice)), {})
 
     @contextmanager
     def _guard(self, doing: str) -> Iterator[None]:

@@ -97,3 +97,17 @@ def test_embedding_is_used_by_name_and_removed_after(library, tmp_path):
     assert styled.params["embeddings"] == ["foxstyle"]
     assert not np.array_equal(pixels(styled), pixels(plain))
     assert np.array_equal(pixels(library.text_to_image("a fox", **FOX)), pixels(baseline))
+
+
+def test_a_kept_lora_counts_in_the_memory_budget(library):
+    """The adapter stays loaded (disabled) for the next request naming it: the cache counts it."""
+    studio = Studio(preset="tiny", outputs=library.outputs, models_dir=library.library.root)
+    studio.upscale(Image.new("RGB", (16, 16)))
+    studio.text_to_image("a fox", **FOX)
+    before = {row["kind"]: row["bytes"] for row in studio.loaded_models()}
+    studio.models.budget = studio.models.resident_bytes() + 1  # room for both models, not for an adapter more
+    studio.text_to_image("a fox <lora:detail>", **FOX)
+    after = {row["kind"]: row["bytes"] for row in studio.loaded_models()}
+    assert after["text_to_image"] > before["text_to_image"]  # the adapter is counted
+    assert "upscale" not in after  # and the idle upscaler went to make room for it
+    assert studio.models.resident_bytes() <= studio.models.budget

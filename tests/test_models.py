@@ -67,6 +67,16 @@ def test_a_model_in_use_is_not_evicted():
         assert "a" in [k.model for k, _ in manager.loaded()]
 
 
+def test_weights_a_call_adds_are_counted_and_the_budget_then_holds():
+    manager = ModelManager(budget=2500 * 4)  # two models of 1000 weights, or one that grew and one
+    manager.get(key("a"), lambda: Fake(1000))
+    with manager.use(key("b"), lambda: Fake(1000)) as model:
+        model.adapter = torch.nn.Linear(1000, 1, bias=False)  # kept after the call, as a LoRA adapter is
+        model.modules = lambda: [model.module, model.adapter]
+    assert manager.loaded() == [(key("b"), 8000)]  # b, grown, stays; a, idle and older, went
+    assert manager.resident_bytes() <= manager.budget
+
+
 def test_a_derived_model_shares_weights_and_goes_with_its_parent():
     manager = ModelManager()
     parent = (key("t2i"), lambda: Fake(1000))

@@ -39,6 +39,10 @@ def write(tmp_path, text):
         ("[image]\nmodel = 3\n", ["mine.toml", "model", "str"]),
         ('[image.defaults]\nsteps = [1, 2]\n', ["mine.toml", "steps"]),
         ('[speech.voices]\nen = 1\n', ["mine.toml", "en"]),
+        ('[image.model_defaults]\nsteps = 4\n', ["mine.toml", "model_defaults", "steps", "table named after a model"]),
+        ('[image.model_defaults."a/b"]\nsteps = [4]\n', ["mine.toml", '[image.model_defaults."a/b"] steps', "number"]),
+        ('[image.model_defaults.""]\nsteps = 4\n', ["mine.toml", "needs a model name"]),
+        ('[melody.model_defaults."a/b"]\nsteps = 4\n', ["mine.toml", "model_defaults", "[melody]"]),
         ("[image\n", ["mine.toml", "TOML"]),
     ],
 )
@@ -87,5 +91,8 @@ def test_every_shipped_preset_is_valid_and_its_defaults_are_real_settings(name):
         if accepted:
             preset.check_defaults(section, accepted)
     assert preset.model("image") and preset.model("text") and preset.voices()
+    for section in calls:  # a model's own defaults name a model the preset offers, as it writes it
+        offered = {preset.sections.get(section, {}).get("model"), *preset.alternatives(section), *preset.voices().values()}
+        assert set(preset.model_defaults(section)) <= offered, section
     for model in [preset.model(s) for s in ("image", "upscale", "text", "transcribe", "music")] + list(preset.voices().values()):
         assert model.startswith("tiny:") or "/" in model

@@ -89,3 +89,58 @@ def test_a_family_that_cannot_load_offline_is_named(tmp_path):
     assert single_file.family_of(path).startswith("flux")
     with pytest.raises(ValueError, match="'flux.safetensors' is a flux.* single file; it needs a T5 tokenizer"):
         single_file.config_folder(path)
+
+
+SD2_KEY = {"model.diffusion_model.input_blocks.2.1.transformer_blocks.0.attn2.to_k.weight": torch.zeros(320, 1024)}
+
+
+@pytest.mark.parametrize(("metadata", "yaml", "kind"), [
+    ({"modelspec.prediction_type": "epsilon"}, None, "v2_base"),
+    ({"modelspec.prediction_type": "v"}, None, "v2"),
+    ({"modelspec.architecture": "stable-diffusion-v2-512"}, None, "v2_base"),
+    ({"modelspec.architecture": "stable-diffusion-v2-768-v"}, None, "v2"),
+    ({}, 'model:\n  params:\n    parameterization: "v"\n', "v2"),  # A1111's v2-inference-v.yaml
+    ({}, "model:\n  params:\n    linear_start: 0.00085\n", "v2_base"),  # its v2-inference.yaml: epsilon
+    ({"modelspec.prediction_type": "epsilon"}, 'parameterization: "v"\n', "v2_base"),  # the file's own word first
+])
+def test_an_sd2_file_gets_the_configs_of_its_kind(tmp_path, metadata, yaml, kind):
+    from diffusers import DDIMScheduler, UNet2DConditionModel
+
+    path = tmp_path / "sd2.safetensors"
+    save_file(SD2_KEY, path, metadata=metadata)
+    if yaml is not None:
+        path.with_suffix(".yaml").write_text(yaml)
+    assert single_file.family_of(path) == "v2" and single_file.sd2_kind(path) == kind
+    folder = single_file.config_folder(path)
+    prediction = DDIMScheduler.load_config(folder, subfolder="scheduler")["prediction_type"]
+    size = UNet2DConditionModel.load_config(folder, subfolder="unet")["sample_size"]
+    assert (prediction, size) == {"v2": ("v_prediction", 96), "v2_base": ("epsilon", 64)}[kind]
+    assert UNet2DConditionModel.load_config(folder, subfolder="unet")["cross_attention_dim"] == 1024
+
+
+def test_an_sd2_file_that_says_nothing_is_asked_of_its_unet(tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    path = tmp_path / "sd2.safetensors"
+    save_file(SD2_KEY, path)
+    assert single_file.sd2_kind(path) is None  # load() then runs predicts_v on the UNet
+    unet = UNet2DConditionModel.from_pretrained(tiny.ensure("sd"), subfolder="unet")
+    torch.nn.init.zeros_(unet.conv_out.weight)
+    for bias, v in ((-2.0, True), (0.5, False)):  # minus the image (v), or the noise given back (epsilon)
+        torch.nn.init.constant_(unet.conv_out.bias, bias)
+        assert single_file.predicts_v(unet) is v
+
+
+def test_loading_an_sd2_file_that_says_nothing_asks_its_unet_once(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    written = write(tiny.ensure("sd"), tmp_path / "tiny.safetensors")
+    configs = single_file.config_folder(written)  # the tiny model's, carried in its metadata
+    bare = tmp_path / "bare.safetensors"
+    save_file(load_file(written), bare)  # the same tensors, saying nothing of their kind
+    monkeypatch.setattr(single_file, "family_of", lambda path: "v2")
+    monkeypatch.setattr(single_file, "config_folder", lambda path, family=None: configs)
+    asked = []
+    monkeypatch.setattr(single_file, "predicts_v", lambda unet: asked.append(unet) or False)
+    pipe = single_file.load(str(bare), torch.float32)
+    assert asked == [pipe.unet]  # the UNet asked is the one the pipeline runs: loaded once

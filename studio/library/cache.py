@@ -6,8 +6,10 @@ once load it once. A derived entry (img2img built from txt2img with `from_pipe`)
 shares its parent's weights and run lock, and goes when its parent goes.
 
 Memory is counted as the bytes of the distinct tensors the cached models hold
-(shared weights count once). Past the budget, the least recently used entries
-that no caller is using are unloaded.
+(shared weights count once), at load and again after each call: a call may add
+weights that stay, as a LoRA does (its adapter is kept, disabled, for the next
+request that names it; see `pipelines.lora`). Past the budget, the least
+recently used entries that no caller is using are unloaded.
 """
 
 from __future__ import annotations
@@ -89,7 +91,10 @@ class ModelManager:
         entry = self._pin(key, loader, parent)
         try:
             with entry.run_lock:
-                yield entry.value
+                try:
+                    yield entry.value
+                finally:  # still held: nothing else changes the model while it is measured, and it is not evicted
+                    self._recount(entry)
         finally:
             with self._lock:
                 entry.users -= 1
@@ -128,6 +133,14 @@ class ModelManager:
                 self.loads[key] += 1
         self._enforce_budget()
         return entry
+
+    def _recount(self, entry: _Entry) -> None:
+        """The entry's bytes measured again after a call; grown (a LoRA loaded), the budget is enforced."""
+        nbytes = sum(tensor_storages(entry.value).values())
+        with self._lock:
+            grew, entry.nbytes = nbytes > entry.nbytes, nbytes
+        if grew:
+            self._enforce_budget()
 
     def _lookup(self, key: Key, pin: bool) -> _Entry | None:
         with self._lock:

@@ -174,6 +174,17 @@ class ModelLibrary:
             return self._local_choice(found)
         return Choice(name=name, load=name, revision=hub_revision(name) if name.count("/") == 1 else None)
 
+    def names_model(self, task: str, name: str, choice: Choice) -> bool:
+        """Whether `name` (as a preset writes it) is the model `choice`: the name its recipe records,
+        or, for a models-folder model, one that finds the same file ("dreamshaper_8" for
+        "Stable-diffusion/dreamshaper_8.safetensors"). Tiny and hub models have one name each."""
+        if name.strip() == choice.name:
+            return True
+        if not choice.local or choice.name.startswith(tiny.PREFIX) or name.startswith(tiny.PREFIX):
+            return False
+        found = self._find_local(task_of(task), name.strip())
+        return found is not None and os.path.abspath(found) == os.path.abspath(choice.load)
+
     def _find_local(self, task: str, name: str) -> Path | None:
         path = Path(name).expanduser()
         if path.is_absolute() or name.startswith(("./", "../", "~")):

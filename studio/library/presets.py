@@ -2,6 +2,9 @@
 
 A preset is a TOML file in `presets/models/` (or any path to one). Defaults live
 in the wrappers' signatures; a preset's `defaults` tables only override them.
+A `model_defaults` table holds, per model name, the overrides that apply when
+that model runs (FLUX.1-schnell's 4 steps): they win over the section's
+`defaults`, and a value the caller passes wins over both.
 Choice: the `preset` argument, else `$STUDIO_PRESET`, else `zerogpu` on a
 ZeroGPU Space, `gpu` when CUDA is available and `cpu` otherwise.
 """
@@ -19,15 +22,16 @@ PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets" / "models"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 # section -> key -> expected type; "defaults" and "voices" are tables; "alternatives" lists
-# other models offered for the task (hub ids or models-folder names) beside the default.
+# other models offered for the task (hub ids or models-folder names) beside the default;
+# "model_defaults" is a table of tables: model name -> that model's own defaults.
 SCHEMA: dict[str, dict[str, type]] = {
     "runtime": {"device": str, "dtype": str, "memory_budget": str},
-    "image": {"model": str, "alternatives": list, "defaults": dict},
-    "upscale": {"model": str, "alternatives": list, "defaults": dict},
-    "text": {"model": str, "alternatives": list, "defaults": dict},
-    "speech": {"voices": dict, "alternatives": list, "defaults": dict},
-    "transcribe": {"model": str, "alternatives": list, "defaults": dict},
-    "music": {"model": str, "alternatives": list, "defaults": dict},
+    "image": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
+    "upscale": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
+    "text": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
+    "speech": {"voices": dict, "alternatives": list, "defaults": dict, "model_defaults": dict},
+    "transcribe": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
+    "music": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "melody": {"model": str, "alternatives": list},  # MusicGen Melody, for text_to_music(..., melody=); shares [music.defaults]
 }
 DEFAULT_TYPES = (str, int, float, bool)
@@ -59,17 +63,24 @@ class Preset:
     def defaults(self, section: str) -> dict[str, Any]:
         return dict(self.sections.get(section, {}).get("defaults", {}))
 
+    def model_defaults(self, section: str) -> dict[str, dict[str, Any]]:
+        """`[section.model_defaults."name"]` tables: model name (as the preset writes it) -> its defaults."""
+        return {name: dict(table) for name, table in self.sections.get(section, {}).get("model_defaults", {}).items()}
+
     def runtime(self, key: str, fallback: str | None = None) -> str | None:
         return self.sections.get("runtime", {}).get(key, fallback)
 
     def check_defaults(self, section: str, accepted: set[str]) -> None:
-        """Raise if `[section.defaults]` names a setting the task does not take."""
-        unknown = sorted(set(self.defaults(section)) - accepted)
-        if unknown:
-            raise ValueError(
-                f"preset file {self.path}: [{section}.defaults] has unknown key {unknown[0]!r}; "
-                f"expected one of: {', '.join(sorted(accepted))}"
-            )
+        """Raise if `[section.defaults]` or a model's defaults name a setting the task does not take."""
+        tables = {f"[{section}.defaults]": self.defaults(section)}
+        tables.update({f'[{section}.model_defaults."{name}"]': table for name, table in self.model_defaults(section).items()})
+        for where, table in tables.items():
+            unknown = sorted(set(table) - accepted)
+            if unknown:
+                raise ValueError(
+                    f"preset file {self.path}: {where} has unknown key {unknown[0]!r}; "
+                    f"expected one of: {', '.join(sorted(accepted))}"
+                )
 
 
 def resolve(preset: str | os.PathLike | None = None, *, cuda_available: bool | None = None) -> Preset:
@@ -129,8 +140,21 @@ def _check_section(path: Path, section: str, table: Any) -> None:
         if key == "alternatives" and not all(isinstance(v, str) and v for v in value):
             raise ValueError(f"preset file {path}: [{section}] alternatives must be a list of model ids or names (strings)")
         if key == "defaults":
-            for name, default in value.items():
-                if not isinstance(default, DEFAULT_TYPES):
+            _check_defaults_table(path, f"[{section}.defaults]", value)
+        if key == "model_defaults":
+            for model, table in value.items():
+                where = f'[{section}.model_defaults."{model}"]'
+                if not model.strip():
+                    raise ValueError(f"preset file {path}: {where} needs a model name (a hub id or a models-folder name)")
+                if not isinstance(table, dict):
                     raise ValueError(
-                        f"preset file {path}: [{section}.defaults] {name} must be a string, number or boolean, got {type(default).__name__}"
+                        f"preset file {path}: [{section}.model_defaults] {model} must be a table named after a model, "
+                        f'got {type(table).__name__}; write [{section}.model_defaults."org/name"] then {model} = ... under it'
                     )
+                _check_defaults_table(path, where, table)
+
+
+def _check_defaults_table(path: Path, where: str, table: dict) -> None:
+    for name, default in table.items():
+        if not isinstance(default, DEFAULT_TYPES):
+            raise ValueError(f"preset file {path}: {where} {name} must be a string, number or boolean, got {type(default).__name__}")

@@ -282,14 +282,14 @@ def _text_to_image_many(studio, unit: list[Job]):
     from pipelines.image import ImageToImage, TextToImage
 
     settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed", "model")}
-    settings = studio._settings("image", TextToImage.__call__, settings, siblings=(ImageToImage.__call__,))
+    model = studio.model_ref("image", unit[0].kwargs.get("model"))
+    settings = studio._settings("image", TextToImage.__call__, settings, siblings=(ImageToImage.__call__,), model=model)
     settings = {k: v for k, v in settings.items() if k not in ("preview_every", "callback", "batch_size")}
     from studio.library import networks
 
     for job in unit:  # an embedding applies to its own request only: such units run job by job
         if networks.choose(studio.library, job.kwargs["prompt"], settings.get("negative_prompt"), None).embeddings:
             raise ValueError("an embedding is named in a batched prompt")
-    model = studio.model_ref("image", unit[0].kwargs.get("model"))
     with studio._guard("generating images"), studio._use("text_to_image", model, TextToImage.from_pretrained) as pipe:
         results = pipe.many([j.kwargs["prompt"] for j in unit], [j.kwargs["seed"] for j in unit], **settings)
     return [studio._finish(r) for r in results]

@@ -35,7 +35,7 @@ class AudioTasks(StudioBase):
 
         language, model = self._voice(language, model)
         settings = self._settings(
-            "speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause, seed=seed)
+            "speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause, seed=seed), model=model
         )
         with self._guard("speaking"), self._use("text_to_speech", model, TextToSpeech.from_pretrained) as voice:
             result = voice(text, **settings)
@@ -68,11 +68,9 @@ class AudioTasks(StudioBase):
         from pipelines.transcribe import SpeechToText
 
         given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size, vad=vad)
-        settings = self._settings("transcribe", SpeechToText.__call__, given)
-        with (
-            self._guard("transcribing"),
-            self._use("speech_to_text", self.model_ref("transcribe", model), SpeechToText.from_pretrained) as whisper,
-        ):
+        loaded = self.model_ref("transcribe", model)
+        settings = self._settings("transcribe", SpeechToText.__call__, given, model=loaded)
+        with self._guard("transcribing"), self._use("speech_to_text", loaded, SpeechToText.from_pretrained) as whisper:
             return self._finish(whisper(audio, stop=stop, **settings))
 
     def text_to_music(
@@ -99,14 +97,15 @@ class AudioTasks(StudioBase):
         from pipelines.music import TextToMusic
 
         given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
-        settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,))
+        # MusicGen Melody shares [music.defaults]; a [music.model_defaults] table may name it too.
+        loaded = self.model_ref("melody" if melody is not None else "music", model)
+        settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,), model=loaded)
         if melody is not None:
             from pipelines.melody import MelodyToMusic
 
-            model = self.model_ref("melody", model)
-            with self._guard("writing music"), self._use("text_to_music_melody", model, MelodyToMusic.from_pretrained) as music:
+            with self._guard("writing music"), self._use("text_to_music_melody", loaded, MelodyToMusic.from_pretrained) as music:
                 return self._finish(music(prompt, melody=melody, stop=stop, **settings))
-        with self._guard("writing music"), self._music(model) as music:
+        with self._guard("writing music"), self._use("text_to_music", loaded, TextToMusic.from_pretrained) as music:
             return self._finish(music(prompt, stop=stop, **settings))
 
     def continue_music(
@@ -138,8 +137,9 @@ class AudioTasks(StudioBase):
             seed=seed,
             keep_prompt=keep_prompt,
         )
-        settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,))
-        with self._guard("continuing music"), self._music(model) as music:
+        loaded = self.model_ref("music", model)
+        settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,), model=loaded)
+        with self._guard("continuing music"), self._use("text_to_music", loaded, TextToMusic.from_pretrained) as music:
             return self._finish(music.continue_audio(audio, prompt, stop=stop, **settings))
 
     def translate_speech(
@@ -164,10 +164,10 @@ class AudioTasks(StudioBase):
         from pipelines.speech import TextToSpeech, check_settings
         from pipelines.stopping import halt_if, stop_check
 
-        target, _ = self._voice(language, model)
+        target, speaker = self._voice(language, model)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
         # The voice's settings are checked now, not after Whisper and the text model have run.
-        voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause))
+        voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause), model=speaker)
         defaults = inspect.signature(TextToSpeech.__call__).parameters
         check_settings(*(voice.get(name, defaults[name].default) for name in ("speaking_rate", "pause")))
         heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
@@ -200,11 +200,6 @@ class AudioTasks(StudioBase):
             raise ValueError(f'preset {self.preset.name!r} has no voices; add [speech.voices] en = "model id"')
         code = next(iter(voices)) if language in (None, "") else checks.choice("language", language, voices)
         return code, self.model_ref("speech", voices[code])
-
-    def _music(self, model: str | None = None):
-        from pipelines.music import TextToMusic
-
-        return self._use("text_to_music", self.model_ref("music", model), TextToMusic.from_pretrained)
 
     def _translate_text(self, text: str, target: str, seed: int | None) -> tuple[str, str]:
         """`text` in `target` by the text model, and that model's name."""

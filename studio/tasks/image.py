@@ -45,13 +45,13 @@ class ImageTasks(StudioBase):
         given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
                      seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, hires=hires,
                      control=control, callback=callback)
-        settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,))
+        loaded = self.model_ref("image", model)
+        settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,), model=loaded)
         settings.pop("upscale_image", None)
         settings["load_control"] = self._control_loader
         if isinstance(hires, dict) and str(hires.get("upscaler", "")).lower() == "upscaler":
             settings["upscale_image"] = self._upscale_image
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), loras)
-        loaded = self.model_ref("image", model)
         with self._guard("generating images"), self._use("text_to_image", loaded, TextToImage.from_pretrained) as pipe:
             with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):
                 result = pipe(chosen.prompt, **settings)
@@ -89,9 +89,9 @@ class ImageTasks(StudioBase):
         given = dict(negative_prompt=negative_prompt, strength=strength, steps=steps, guidance=guidance, width=width,
                      height=height, seed=seed, batch_size=batch_size, scheduler=scheduler,
                      preview_every=preview_every, control=control, callback=callback)
-        settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,))
-        settings["load_control"] = self._control_loader
         model = self.model_ref("image", model)
+        settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,), model=model)
+        settings["load_control"] = self._control_loader
         parent_key = self._key("text_to_image", model)
         parent = (parent_key, lambda: self._load(model, lambda: TextToImage.from_pretrained(model, device=self.device,
                                                                                          dtype=parent_key.dtype)))
@@ -130,17 +130,19 @@ class ImageTasks(StudioBase):
         """`image` through the preset's upscaling model at its own factor (for the hires fix)."""
         from pipelines.upscale import Upscaler
 
-        settings = self._settings("upscale", Upscaler.__call__, {})
+        loaded = self.model_ref("upscale")
+        settings = self._settings("upscale", Upscaler.__call__, {}, model=loaded)
         settings.pop("scale", None)
-        with self._use("upscale", self.model_ref("upscale"), Upscaler.from_pretrained) as upscaler:
+        with self._use("upscale", loaded, Upscaler.from_pretrained) as upscaler:
             return upscaler(image, **settings).images[0]
 
     def upscale(self, image, scale: int | None = None, *, tile: int | None = None, model: str | None = None):
         """Upscale `image` x2 or x4 with the preset's Swin2SR model, `tile` input pixels at a time."""
         from pipelines.upscale import Upscaler
 
-        settings = self._settings("upscale", Upscaler.__call__, dict(scale=scale, tile=tile))
-        with self._guard("upscaling"), self._use("upscale", self.model_ref("upscale", model), Upscaler.from_pretrained) as upscaler:
+        loaded = self.model_ref("upscale", model)
+        settings = self._settings("upscale", Upscaler.__call__, dict(scale=scale, tile=tile), model=loaded)
+        with self._guard("upscaling"), self._use("upscale", loaded, Upscaler.from_pretrained) as upscaler:
             return self._finish(upscaler(image, **settings))
 
     def vae_latents(self, image, *, model: str | None = None):

@@ -65,7 +65,7 @@ class InpaintTasks(StudioBase):
                      mask_mode=mask_mode, strength=strength, steps=steps, guidance=guidance, width=width, height=height,
                      seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
         settings = self._settings("image", Inpaint.__call__, given,
-                                  siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.outpaint))
+                                  siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.outpaint), model=self.model_ref("image", model))
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), None)  # <lora:...> tags
         with self._guard("inpainting"), self._inpainter(model) as pipe:
             with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):
@@ -107,7 +107,7 @@ class InpaintTasks(StudioBase):
                      mask_blur=mask_blur, strength=strength, steps=steps, guidance=guidance, seed=seed,
                      batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
         settings = self._settings("image", Inpaint.outpaint, given,
-                                  siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.__call__))
+                                  siblings=(TextToImage.__call__, ImageToImage.__call__, Inpaint.__call__), model=self.model_ref("image", model))
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), None)
         with self._guard("outpainting"), self._inpainter(model) as pipe:
             with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):

@@ -38,7 +38,7 @@ class TextTasks(StudioBase):
         """
         given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
                      max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
-        settings = self._text_settings("chat", given)
+        settings = self._text_settings("chat", given, model)
         with self._language_model("chatting", model) as lm:
             return self._finish(lm.chat(messages, **settings))
 
@@ -67,7 +67,7 @@ class TextTasks(StudioBase):
 
         given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
                      max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
-        settings = self._text_settings("chat", given)
+        settings = self._text_settings("chat", given, model)
         LanguageModel.check_chat(messages, **settings)
         asked = stop_check(settings.get("stop"))
         leaving = threading.Event()  # the consumer closed the stream: stop at the next token
@@ -107,7 +107,7 @@ class TextTasks(StudioBase):
 
         given = dict(mode=mode, target_language=target_language, instruction=instruction, temperature=temperature, top_p=top_p,
                      top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
-        settings = self._text_settings("text_to_text", given)
+        settings = self._text_settings("text_to_text", given, model)
         with self._language_model("transforming text", model) as lm:
             return self._finish(lm.text_to_text(text, **settings))
 
@@ -119,19 +119,19 @@ class TextTasks(StudioBase):
         `text` first; the new text is in `params["text"]`.
         """
 
-        settings = self._text_settings("next_token", dict(top_k=top_k, append=append))
+        settings = self._text_settings("next_token", dict(top_k=top_k, append=append), model)
         if top_k is None:
             settings.pop("top_k", None)  # the preset's top_k is the sampling one, not the table's size
         with self._language_model("predicting the next token", model) as lm:
             return self._finish(lm.next_token(text, **settings))
 
-    def _text_settings(self, operation: str, given: dict):
-        """`_settings` for one of the language model's operations; they share [text.defaults]."""
+    def _text_settings(self, operation: str, given: dict, model: str | None = None):
+        """`_settings` for one of the language model's operations on `model`; they share [text.defaults]."""
         from pipelines.text import LanguageModel
 
         call = getattr(LanguageModel, operation)
         siblings = tuple(getattr(LanguageModel, name) for name in SIBLINGS if name != operation)
-        return self._settings("text", call, given, siblings=siblings)
+        return self._settings("text", call, given, siblings=siblings, model=self.model_ref("text", model))
 
     @contextmanager
     def _language_model(self, doing: str, model: str | None = None):

@@ -124,7 +124,8 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
 
     _stoppable(stop, run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format, model], [audio, recipe],
                                api_name="text_to_speech", **gpu))
-    inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed}
+    inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed,
+              "model": model}
     return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
 
 
@@ -170,7 +171,8 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
 
     _stoppable(stop, run.click(speech_to_text, [audio, task, language, timestamps, batch_size, vad, words, model],
                                [text, segments, files, recipe], api_name="speech_to_text", **gpu))
-    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size, "vad": vad}
+    inputs = {"audio": audio, "language": language, "timestamps": timestamps, "batch_size": batch_size, "vad": vad,
+              "model": model}
     return TabParts("speech_to_text", ("speech_to_text",), inputs, {"text": text})
 
 

@@ -24,6 +24,23 @@ def default(studio, section: str, call: Callable, name: str, fallback: Any = Non
     return parameter.default
 
 
+def follow_model(studio, section: str, call: Callable, model: gr.Dropdown, fields: dict[str, gr.components.Component]) -> None:
+    """When the user picks a model, `fields` (name -> component) show what it runs with: its own
+    preset defaults (`[section.model_defaults."name"]`), else the section's, else the signature's.
+
+    `.input`, not `.change`: History's restore sets the model and its settings together, and
+    the restored settings stay.
+    """
+    def show(name):
+        try:
+            own = studio.model_defaults(section, studio.model_ref(section, name))
+        except ValueError:  # a name still being typed; the operation says what is wrong with it
+            return [gr.skip() for _ in fields]
+        return [gr.update(value=own[key] if key in own else default(studio, section, call, key)) for key in fields]
+
+    model.input(show, model, list(fields.values()), queue=False, api_visibility="private")
+
+
 class Slider(gr.Slider):
     """A slider that lets any number through to the studio.
 

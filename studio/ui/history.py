@@ -26,8 +26,9 @@ TEXTS = {
     "hist_load": ("Load settings from a file (PNG, WAV, FLAC, MP3, JSON; A1111 PNGs too)",
                   "Charger les réglages d'un fichier (PNG, WAV, FLAC, MP3, JSON ; PNG d'A1111 aussi)"),
 }
-# Recipe values a restore never writes back: inputs that are files, and bookkeeping.
-NOT_RESTORED = {"image", "mask", "audio", "task", "model", "preset", "device", "dtype"}
+# Recipe values a restore never writes back: inputs that are files, and bookkeeping. The model is
+# restored: the recipe names it as the user did (`tiny:sd`, a hub id, a models-folder name), as the dropdown does.
+NOT_RESTORED = {"image", "mask", "audio", "task", "preset", "device", "dtype"}
 
 
 def _restored(recipe: dict, name: str) -> tuple[bool, object]:

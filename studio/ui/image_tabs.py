@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.ui import examples, image_extras, xy_fields
 from studio.ui.errors import guard
-from studio.ui.fields import Image, Number, Slider, default
+from studio.ui.fields import Image, Number, Slider, default, follow_model
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, lora_choice, lora_chooser, model_dropdown
 from studio.ui.parts import TabParts
@@ -166,6 +166,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
             loras=lora_choice(loras, lora_weight), stop=stop), 3)
         yield [str(p) for p in studio.save(result)], [], result.params
 
+    follow_model(studio, "image", TextToImage.__call__, model, {"steps": settings[0], "guidance": settings[1]})
     inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight, *hires.values(), *control.values()]
     _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings[4],
           submit=prompt)
@@ -215,6 +216,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                            batch_size=batch_size, scheduler=scheduler, preview_every=preview_every,
                            model=client_model(model), loras=lora_choice(loras, lora_weight), control=guide)
 
+    follow_model(studio, "image", ImageToImage.__call__, model, {"steps": settings[0], "guidance": settings[1]})
     inputs = [image, prompt, negative_prompt, strength, *settings, model, loras, lora_weight, *control.values()]
     _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", seed=settings[4],
           submit=prompt)
@@ -223,7 +225,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
 
 
 SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
-PICKED = ["model", "lora_names", "lora_weight"]  # not recipe keys: history does not restore into them
+PICKED = ["model", "lora_names", "lora_weight"]  # history restores the model; the LoRAs are not recipe keys
 
 
 def _named(components: list, names: list[str]) -> dict:

@@ -59,7 +59,8 @@ def upscale_section(studio, gpu: dict) -> TabParts:
         return str(studio.save(output)[0]), output.params
 
     run.click(upscale, [image, scale, tile, model], [result, recipe], api_name="upscale", **gpu)
-    return TabParts("image_to_image", ("upscale",), {"image": image, "scale": scale, "tile": tile}, {"image": result})
+    return TabParts("image_to_image", ("upscale",), {"image": image, "scale": scale, "tile": tile, "model": model},
+                    {"image": result})
 
 
 def latent_section(studio, gpu: dict) -> None:
