@@ -18,8 +18,6 @@ from PIL import Image
 
 from tests.support.server import AppServer
 
-KNOWN_BROKEN = pytest.mark.xfail(reason="fails on main since the branches were joined; to fix before the next release", strict=False)
-
 ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -124,7 +122,6 @@ def test_history_shows_what_was_made(page, screenshots):
     assert page.problems == [], page.problems
 
 
-@KNOWN_BROKEN
 def test_ctrl_enter_generates_and_the_seed_buttons_work(page):
     page.get_by_role("tab", name="Text → Image", exact=True).click()
     panel = page.locator("[role=tabpanel]:visible").first

@@ -14,12 +14,15 @@ from studio.ui import build_app
 
 
 class Watched:
-    """The studio, with the outcome of each call of `name` recorded: "cancelled" or its result."""
+    """The studio, with the outcome of each call of `name` recorded: "cancelled" or its result.
+
+    The call starts once `closed` is set, so it runs after the Stop whatever the machine's speed.
+    """
 
     def __init__(self, studio, name: str):
         self._studio, self._name = studio, name
         self.outcome: list = []
-        self.ended = threading.Event()
+        self.closed, self.ended = threading.Event(), threading.Event()
 
     def __getattr__(self, attribute):
         value = getattr(self._studio, attribute)
@@ -28,6 +31,7 @@ class Watched:
 
         def watched(*args, **kwargs):
             try:
+                self.closed.wait(60)
                 result = value(*args, **kwargs)
                 self.outcome.append(result)
                 return result
@@ -49,6 +53,7 @@ def stop_after_first_update(studio, method: str, tab_handler: str, *args):
     run = handler(build_app(watched), tab_handler)(*args)
     next(run)  # the first update: the call is under way in its worker
     run.close()  # what gradio does on Stop
+    watched.closed.set()
     assert watched.ended.wait(120), "the call did not end"
     return watched.outcome
 
@@ -68,7 +73,7 @@ def test_stop_ends_the_model_call(studio, tmp_path, method, tab_handler, args):
     before = set(studio.outputs.rglob("*"))
     [outcome] = stop_after_first_update(studio, method, tab_handler, *args)
     if method == "text_to_text":  # text stops as chat does: what was written so far, marked stopped
-        assert outcome.params["finish_reason"] == "stopped" and outcome.params["tokens"] < 240
+        assert outcome.params["finish_reason"] == "stopped" and outcome.params["tokens"] <= 1
     else:  # half a piece of music or half a transcript is not what was asked for
         assert outcome == "cancelled"
     assert set(studio.outputs.rglob("*")) == before  # nothing saved
