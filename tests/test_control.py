@@ -99,3 +99,18 @@ def test_batch_runs_a_controlnet_job(tmp_path, disc):
     jobs.write_text(json.dumps({"task": "text_to_image", "prompt": "a fox", "seed": 1, "steps": 2,
                                 "control": [{"model": "tiny:controlnet", "image": "disc.png", "preprocessor": "canny"}]}) + "\n")
     assert run_batch(jobs, tmp_path / "out", preset="tiny", progress=False)["done"] == 1
+
+
+def test_a_controlnet_of_the_models_folder_is_found_by_its_name_and_listed(tmp_path, disc):
+    import shutil
+
+    from studio import tiny
+
+    shutil.copytree(tiny.ensure("controlnet"), tmp_path / "models" / "ControlNet" / "mine")
+    studio = Studio(preset="tiny", outputs=tmp_path / "out", models_dir=tmp_path / "models")
+    listed = [(row["name"], row["source"]) for row in studio.list_models("controlnet")]
+    assert ("tiny:controlnet", "preset") in listed and ("ControlNet/mine", "folder") in listed, listed
+    by_name = studio.text_to_image("a fox", control=[{"model": "mine", "image": disc}], **FAST)
+    by_tiny = studio.text_to_image("a fox", control=[{"model": "tiny:controlnet", "image": disc}], **FAST)
+    assert np.array_equal(pixels(by_name), pixels(by_tiny))  # the same weights, found under ControlNet/
+    assert by_name.params["control"][0]["model"] == "mine"  # the recipe names it as the user did

@@ -33,6 +33,7 @@ SCHEMA: dict[str, dict[str, type]] = {
     "transcribe": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "music": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "melody": {"model": str, "alternatives": list},  # MusicGen Melody, for text_to_music(..., melody=); shares [music.defaults]
+    "controlnet": {"alternatives": list},  # the ControlNets the image tabs offer (any other can be named)
 }
 DEFAULT_TYPES = (str, int, float, bool)
 

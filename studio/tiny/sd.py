@@ -105,10 +105,17 @@ def _preview_decoder() -> AutoencoderTiny:
 
     Four decoder blocks give the same 8x upsampling as the VAE; latents decode as TAESD decodes SD's.
     """
-    return AutoencoderTiny(
+    decoder = AutoencoderTiny(
         encoder_block_out_channels=(8, 8, 8, 8),
         decoder_block_out_channels=(8, 8, 8, 8),
         num_encoder_blocks=(1, 1, 1, 1),
         num_decoder_blocks=(1, 1, 1, 1),
         latent_channels=4,
     )
+    # Random weights decode to about 0, which TAESD's output scaling makes black: a larger last
+    # layer centred on mid-grey shows the step strip as coloured noise, as the full VAE shows it.
+    last = decoder.decoder.layers[-1]
+    with torch.no_grad():
+        last.weight.mul_(4)
+        last.bias.fill_(0.5)
+    return decoder

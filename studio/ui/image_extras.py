@@ -7,6 +7,7 @@ import gradio as gr
 from studio.ui.errors import guard
 from studio.ui.fields import Image, Radio, Slider
 from studio.ui.i18n import t
+from studio.ui.model_picker import choices
 
 TEXTS = {
     "hr_title": ("Hires fix", "Haute résolution (hires fix)"),
@@ -41,7 +42,8 @@ def hires_value(on, scale, steps, strength, upscaler) -> dict | None:
 
 CONTROL_TEXTS = {
     "cn_title": ("ControlNet", "ControlNet"),
-    "cn_model": ("ControlNet model (hub id or folder; empty = off)", "Modèle ControlNet (id du hub ou dossier ; vide = aucun)"),
+    "cn_model": ("ControlNet model (preset, models folder's ControlNet/, or a hub id; empty = off)",
+                 "Modèle ControlNet (préréglage, dossier ControlNet/ des modèles, ou id du hub ; vide = aucun)"),
     "cn_image": ("Control image", "Image de contrôle"),
     "cn_preprocessor": ("Preprocessor", "Prétraitement"),
     "cn_scale": ("Control weight", "Poids du contrôle"),
@@ -58,7 +60,7 @@ def control_fields(studio) -> dict:
     from pipelines.control import PREPROCESSORS
 
     with gr.Accordion(t("cn_title"), open=False):
-        model = gr.Dropdown([], value=None, allow_custom_value=True, label=t("cn_model"))
+        model = gr.Dropdown(choices(studio, "controlnet"), value=None, allow_custom_value=True, label=t("cn_model"))
         with gr.Row():
             image = Image(label=t("cn_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
             shown = gr.Image(label=t("cn_map"), format="png", interactive=False)
