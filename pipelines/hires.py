@@ -55,8 +55,13 @@ def target_size(width: int, height: int, scale: float) -> tuple[int, int]:
 
 
 def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
-        upscale_image: Callable[[Image.Image], Image.Image] | None) -> ImageResult:
-    """Both passes of a hires fix; `t2i` is a TextToImage, `params` its checked settings."""
+        upscale_image: Callable[[Image.Image], Image.Image] | None, *, first_extra: dict | None = None,
+        redraw: tuple | None = None) -> ImageResult:
+    """Both passes of a hires fix; `t2i` is a TextToImage, `params` its checked settings.
+
+    With ControlNet, `t2i` runs the guided first pass with `first_extra` (its control keywords) and
+    `redraw` is (the guided ImageToImage, its control keywords at the upscaled size) for the second.
+    """
     import torch
 
     from pipelines.image import ImageToImage
@@ -81,7 +86,7 @@ def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
         return lambda step, _, preview: callback(offset + step, total, preview)
 
     latent = hires["upscaler"] == "latent"
-    call = {"width": width, "height": height, **({"output_type": "latent"} if latent else {})}
+    call = {"width": width, "height": height, **(first_extra or {}), **({"output_type": "latent"} if latent else {})}
     first, recipe, previews = t2i._generate([params["prompt"]], seeds, params, call, shifted(0), preview_every)
     if latent:
         latents = torch.cat([torch.as_tensor(x)[None] if torch.as_tensor(x).ndim == 3 else torch.as_tensor(x) for x in first])
@@ -91,12 +96,12 @@ def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
     else:
         grow = upscale_image if hires["upscaler"] == "upscaler" else (lambda image: image)
         sources = [_resize(grow(image), big_w, big_h) for image in first]
-    img2img = ImageToImage.from_text_to_image(t2i)
+    img2img, second_extra = redraw or (ImageToImage.from_text_to_image(t2i), {})
     second_params = {**params, "steps": second_steps, "strength": hires["strength"], "width": big_w, "height": big_h}
     images = []
     for index, (source, image_seed) in enumerate(zip(sources, seeds, strict=True)):
         out, _, more = img2img._generate([params["prompt"]], [image_seed], second_params,
-                                         {"image": source, "strength": hires["strength"]},
+                                         {"image": source, "strength": hires["strength"], **second_extra},
                                          shifted(first_total + index * second_total), preview_every)
         images += out
         previews += more if image_seed == seeds[0] else []

@@ -316,10 +316,14 @@ class TextToImage(_Diffusion):
         seed = checks.seed(seed)
         params.update(width=width, height=height)
         if control:
-            if hires is not None:
-                raise ValueError("hires and control cannot be used together yet; run the hires fix without control")
             runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=False,
                                                                   loader=load_control)
+            if hires is not None:  # both passes guided: the second with the maps made at the upscaled size
+                big = hires_fix.target_size(width, height, hires["scale"])
+                redraw = controlnet.prepare(ImageToImage.from_text_to_image(self), control, big, img2img=True,
+                                            loader=load_control)[:2]
+                return hires_fix.run(runner, params, seed, hires, callback, preview_every, upscale_image,
+                                     first_extra=extra, redraw=redraw)
             return runner._run({"width": width, "height": height, **extra}, params, seed, callback, preview_every)
         if hires is not None:
             return hires_fix.run(self, params, seed, hires, callback, preview_every, upscale_image)

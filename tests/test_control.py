@@ -114,3 +114,15 @@ def test_a_controlnet_of_the_models_folder_is_found_by_its_name_and_listed(tmp_p
     by_tiny = studio.text_to_image("a fox", control=[{"model": "tiny:controlnet", "image": disc}], **FAST)
     assert np.array_equal(pixels(by_name), pixels(by_tiny))  # the same weights, found under ControlNet/
     assert by_name.params["control"][0]["model"] == "mine"  # the recipe names it as the user did
+
+
+def test_control_guides_both_passes_of_a_hires_fix(studio, disc):
+    hires = {"scale": 2, "steps": 2, "strength": 0.5}
+    plain = studio.text_to_image("a fox", hires=hires, **FAST)
+    guided = studio.text_to_image("a fox", hires=hires, control=[{"model": "tiny:controlnet", "image": disc}], **FAST)
+    off = studio.text_to_image("a fox", hires=hires, control=[{"model": "tiny:controlnet", "image": disc, "scale": 0}],
+                               **FAST)
+    assert guided.images[0].size == (128, 128) and guided.params["hires"]["scale"] == 2
+    assert guided.params["control"][0]["model"] == "tiny:controlnet"
+    assert not np.array_equal(pixels(plain), pixels(guided))
+    assert np.array_equal(pixels(plain), pixels(off))  # scale 0 in both passes: the plain hires fix
