@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio.outputs import history
+from studio.ui import xy_fields
 from studio.ui.errors import guard
 from studio.ui.fields import File
 from studio.ui.i18n import t
@@ -33,13 +34,16 @@ NOT_RESTORED = {"image", "mask", "audio", "task", "preset", "device", "dtype"}
 
 def _restored(recipe: dict, name: str) -> tuple[bool, object]:
     """(found, value) of input `name` in `recipe`: "hires.scale" reads recipe["hires"]["scale"],
-    "hires.on" whether the recipe has a "hires" at all."""
+    "hires.on" whether the recipe has a "hires" at all; "control.scale" reads the first ControlNet
+    entry of recipe["control"] (a list: the tabs hold one unit)."""
     head, _, key = name.partition(".")
     if not key:
         return name in recipe, recipe.get(name)
     group = recipe.get(head)
     if key == "on":
         return True, bool(group)
+    if isinstance(group, list):
+        group = group[0] if group and isinstance(group[0], dict) else None
     return isinstance(group, dict) and key in group, (group or {}).get(key)
 
 
@@ -69,6 +73,8 @@ def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
     def restore_recipe(chosen):
         if not chosen:
             raise ValueError("recipe is empty: pick an item in the gallery or load a file first")
+        if chosen.get("task") == "xy_plot":  # the plot's settings, and its axes into the X/Y plot fields
+            chosen = xy_fields.tab_recipe(chosen)
         part = next((p for p in parts if chosen.get("task") in p.tasks), None)
         if part is None:
             raise ValueError(f"task {chosen.get('task')!r} of this recipe has no tab to restore it into")

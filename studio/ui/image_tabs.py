@@ -174,8 +174,9 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                                            *(plot[k] for k in ("x_setting", "x_values", "y_setting", "y_values"))],
                                  outputs, api_name="xy_plot", **gpu)
     stop.click(None, None, None, cancels=[plotting], queue=False, api_visibility="private")
+    axes = {f"xy.{name}": plot[name] for name in ("x_setting", "x_values", "y_setting", "y_values")}
     return TabParts("text_to_image", ("text_to_image",),
-                    _named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED, *hires, *control]),
+                    {**_named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED, *hires, *control]), **axes},
                     {"gallery": outputs[0]})
 
 

@@ -39,3 +39,19 @@ def axes(x_setting, x_values, y_setting, y_values) -> dict:
     if y_setting not in (None, "", NONE):
         chosen["y"] = (y_setting, y_values or "")
     return chosen
+
+
+def tab_recipe(plot: dict) -> dict:
+    """A plot's recipe as Text → Image's History restore reads it: the fixed settings, and the axes
+    as "xy.x_setting" / "xy.x_values" ... (values written as a person types them)."""
+    def typed(values) -> str:
+        return (" | " if any("," in str(v) for v in values) else ", ").join(str(v) for v in values)
+
+    x, y = plot.get("x") or ["", []], plot.get("y")
+    axes = {"x_setting": x[0], "x_values": typed(x[1]), "y_setting": y[0] if y else NONE,
+            "y_values": typed(y[1]) if y else ""}
+    fixed = plot.get("settings") if isinstance(plot.get("settings"), dict) else {}
+    chosen = {**fixed, "prompt": plot.get("prompt", ""), "seed": plot.get("seed")}
+    # A value the plot left to the studio (no model named, a seed that varied) leaves its field as it is.
+    return {**{k: v for k, v in chosen.items() if v is not None}, "task": plot.get("operation", "text_to_image"),
+            "xy": axes}
