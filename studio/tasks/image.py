@@ -108,11 +108,12 @@ class ImageTasks(StudioBase):
         from pipelines.control import DepthEstimator, load_controlnet
         from pipelines.devices import pick_dtype
 
-        reference = self.model_ref("image", name)
         if kind == "controlnet":
+            reference = self.model_ref("controlnet", name)
             return self.models.get(self._key("controlnet", reference),
                                    lambda: load_controlnet(reference, device=self.device,
                                                            dtype=pick_dtype(self.device, self._dtype_choice, kind="diffusion")))
+        reference = self.model_ref("image", name)
         return self.models.get(self._key("depth", reference), lambda: DepthEstimator.from_pretrained(reference, device=self.device))
 
     def control_map(self, image, preprocessor: str = "canny", *, low: int = 100, high: int = 200,
