@@ -4,7 +4,8 @@ diffusers' `from_single_file` needs the family's diffusers configs (model index,
 UNet, VAE, text encoders, scheduler, tokenizers); it fetches them from the hub
 unless given a local folder. The studio ships them:
 - `single_file_configs/<family>/` holds the JSON configs of SD 1.x (`v1`), SD 2.x
-  (`v2`, the 768 v-prediction model), SDXL base and refiner; no weights;
+  (`v2`, the 768 v-prediction model), SDXL base and refiner, and SD 1.x
+  ControlNets (`controlnet_v1`, read by `controlnet_file`); no weights;
 - the CLIP tokenizer's vocabulary and merges are built from the BPE file that the
   `openai-clip` package ships (`clip/bpe_simple_vocab_16e6.txt.gz`, MIT), read
   without importing the package.
