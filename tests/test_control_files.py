@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -35,6 +37,19 @@ def test_a_single_file_gives_the_weights_of_its_folder(tmp_path, prefix):
     single = load_controlnet(str(path)).state_dict()
     assert single.keys() == folder.keys()
     assert all(torch.equal(single[key], folder[key]) for key in folder)
+
+
+def test_a_single_file_of_diffusers_keys_loads_too(tmp_path):
+    from diffusers import ControlNetModel
+    from safetensors.torch import load_file
+
+    folder = tiny.ensure("controlnet")
+    path = tmp_path / "diffusers_layout.safetensors"  # a folder's weights file renamed, its config in the metadata
+    save_file(load_file(folder / "diffusion_pytorch_model.safetensors"), path,
+              metadata={single_file.METADATA_KEY: json.dumps({"config.json": (folder / "config.json").read_text()})})
+    expected = ControlNetModel.from_pretrained(folder).state_dict()
+    single = load_controlnet(str(path)).state_dict()
+    assert single.keys() == expected.keys() and all(torch.equal(single[key], expected[key]) for key in expected)
 
 
 def test_a_single_file_gives_the_pixels_of_its_folder(tmp_path, disc):
