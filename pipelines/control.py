@@ -9,18 +9,19 @@ Depth Anything), "none" takes the image as the map. `scale` weighs the guidance,
 
 The controlled pipeline is built with `from_pipe` over the text-to-image weights
 plus the ControlNet(s): nothing is loaded twice. A `model` is a hub id, a local
-folder; `loader(kind, name)` loads ControlNets ("controlnet") and depth models
+folder or a single `.safetensors` file (A1111's layout, see `controlnet_file`); `loader(kind, name)` loads ControlNets ("controlnet") and depth models
 ("depth"): the Studio passes one that keeps them in its model cache.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from pipelines import checks
+from pipelines import checks, controlnet_file
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
 
@@ -51,7 +52,7 @@ def check(control: Any) -> list[dict[str, Any]]:
             raise ValueError(f"{name} has an unknown key {unknown[0]!r}; allowed: {', '.join(KEYS)}")
         model = entry.get("model")
         if not (isinstance(model, str) and model.strip()):
-            raise ValueError(f"{name} model must name a ControlNet (a hub id or a folder), got {model!r}")
+            raise ValueError(f"{name} model must name a ControlNet (a hub id, a folder or a .safetensors file), got {model!r}")
         checked = {
             "model": model,
             "image": load_image(entry.get("image"), f"{name} image"),
@@ -126,11 +127,14 @@ def control_map(entry: dict[str, Any], size: tuple[int, int], depth: DepthEstima
 
 
 def load_controlnet(name: str, *, device: str | None = None, dtype=None):
-    """A ControlNetModel from a hub id or a local folder, safetensors only."""
+    """A ControlNetModel from a hub id, a local diffusers folder or a single `.safetensors` file, safetensors only."""
+    controlnet_file.refuse_pickle(name)
 
     def loader(path: str):
         from diffusers import ControlNetModel
 
+        if Path(path).is_file():  # A1111's models/ControlNet/*.safetensors
+            return controlnet_file.load(path, dtype).to(device or "cpu")
         return ControlNetModel.from_pretrained(path, dtype=dtype, **SAFE_LOAD).to(device or "cpu")
 
     return load(name, "ControlNet", loader)

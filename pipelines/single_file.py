@@ -4,7 +4,8 @@ diffusers' `from_single_file` needs the family's diffusers configs (model index,
 UNet, VAE, text encoders, scheduler, tokenizers); it fetches them from the hub
 unless given a local folder. The studio ships them:
 - `single_file_configs/<family>/` holds the JSON configs of SD 1.x (`v1`), SD 2.x
-  (`v2`, the 768 v-prediction model), SDXL base and refiner; no weights;
+  (`v2`, the 768 v-prediction model), SDXL base and refiner, and SD 1.x
+  ControlNets (`controlnet_v1`, read by `controlnet_file`); no weights;
 - the CLIP tokenizer's vocabulary and merges are built from the BPE file that the
   `openai-clip` package ships (`clip/bpe_simple_vocab_16e6.txt.gz`, MIT), read
   without importing the package.
@@ -122,10 +123,9 @@ def config_folder(checkpoint_path: str | os.PathLike, family: str | None = None)
 
     An SD 2.x file that does not say its kind gets the 768 v-prediction configs; `load` then asks its UNet.
     """
-    carried = read_metadata(checkpoint_path).get(METADATA_KEY)
-    if carried:
-        files = json.loads(carried)
-        return _materialize(f"file-{hashlib.sha256(carried.encode()).hexdigest()[:16]}", files)
+    carried = carried_configs(checkpoint_path)
+    if carried is not None:
+        return carried
     if family is None:
         family = family_of(checkpoint_path)
         family = (sd2_kind(checkpoint_path) or family) if family == "v2" else family
@@ -149,10 +149,18 @@ def config_folder(checkpoint_path: str | os.PathLike, family: str | None = None)
     return _materialize(f"{family}-{hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:12]}", files)
 
 
+def carried_configs(checkpoint_path: str | os.PathLike) -> Path | None:
+    """The diffusers configs the file carries in its metadata (`diffusers_config`), as a local folder; None if none."""
+    carried = read_metadata(checkpoint_path).get(METADATA_KEY)
+    if not carried:
+        return None
+    return _materialize(f"file-{hashlib.sha256(carried.encode()).hexdigest()[:16]}", json.loads(carried))
+
+
 def _materialize(name: str, files: dict[str, str]) -> Path:
     """`files` written under the cache as a folder, once; renamed into place so no reader sees half of it."""
     folder = cache_root() / name
-    if (folder / "model_index.json").is_file():
+    if folder.is_dir():  # only ever renamed into place whole: a pipeline's folder or one model's config.json
         return folder
     cache_root().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_root()))

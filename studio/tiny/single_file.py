@@ -1,10 +1,12 @@
-"""The tiny Stable Diffusion folder written as one A1111-style `.safetensors` checkpoint.
+"""The tiny Stable Diffusion folder written as one A1111-style `.safetensors` checkpoint, and the tiny ControlNet too.
 
 The keys are the original (LDM) layout A1111 and civitai files use:
 `model.diffusion_model.*` (UNet), `first_stage_model.*` (VAE),
-`cond_stage_model.transformer.*` (CLIP text encoder). The tiny shapes match no
-real family, so the file carries its diffusers configs and tokenizer in its
-metadata (`diffusers_config`), which the single-file loader reads.
+`cond_stage_model.transformer.*` (CLIP text encoder); a ControlNet is the UNet's
+encoder half under `control_model.*` plus `input_hint_block.*` (the control map's
+encoder), `zero_convs.N.0.*` and `middle_block_out.0.*` (its outputs). The tiny
+shapes match no real family, so each file carries its diffusers configs (and the
+tokenizer) in its metadata (`diffusers_config`), which the single-file loaders read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
+
+from pipelines.single_file import METADATA_KEY
 
 RESNET = [("in_layers.0", "norm1"), ("in_layers.2", "conv1"), ("out_layers.0", "norm2"), ("out_layers.3", "conv2"),
           ("emb_layers.1", "time_emb_proj"), ("skip_connection", "conv_shortcut")]
@@ -39,8 +43,36 @@ def write(folder: Path, path: Path) -> Path:
     files = {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*"))
              if p.is_file() and p.suffix in (".json", ".txt") and not p.name.startswith(".")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in state.items()}, path, metadata={"diffusers_config": json.dumps(files)})
+    save_file({k: v.contiguous() for k, v in state.items()}, path, metadata={METADATA_KEY: json.dumps(files)})
     return path
+
+
+def write_controlnet(folder: Path, path: Path, prefix: str = "control_model.") -> Path:
+    """`folder` (a diffusers ControlNet folder) as the single file `path`; `prefix` "" for files saved without one."""
+    folder = Path(folder)
+    config_text = (folder / "config.json").read_text(encoding="utf-8")
+    config = json.loads(config_text)
+    weights = load_file(folder / "diffusion_pytorch_model.safetensors")
+    state = {prefix + _controlnet_key(key, config): value.contiguous() for key, value in weights.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, path, metadata={METADATA_KEY: json.dumps({"config.json": config_text})})
+    return path
+
+
+def _controlnet_key(key: str, config: dict) -> str:
+    parts = key.split(".")
+    if parts[0] == "controlnet_down_blocks":
+        return f"zero_convs.{parts[1]}.0." + ".".join(parts[2:])
+    if parts[0] == "controlnet_mid_block":
+        return "middle_block_out.0." + ".".join(parts[1:])
+    if parts[0] == "controlnet_cond_embedding":
+        # LDM's hint block is one Sequential, a SiLU after each convolution: conv_in, the blocks, conv_out at even places
+        blocks = 2 * (len(config["conditioning_embedding_out_channels"]) - 1)
+        place = {"conv_in": 0, "conv_out": 2 * (blocks + 1)}.get(parts[1])
+        if place is None:
+            place, parts = 2 * (int(parts[2]) + 1), parts[1:]
+        return f"input_hint_block.{place}." + ".".join(parts[2:])
+    return _unet_key(key, config)  # the encoder half the ControlNet shares with the UNet
 
 
 def _unet_key(key: str, config: dict) -> str:
