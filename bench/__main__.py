@@ -30,6 +30,7 @@ SUITES = {
     "bench.coldstart": ("Cold start", False),
     "bench.batch": ("Batch", False),
     "bench.formats": ("Number formats and previews", True),
+    "bench.peers": ("Peer engines (where installed)", True),
 }
 
 
@@ -55,7 +56,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny models only, a few minutes")
     parser.add_argument("--gpu", action="store_true", help="every operation on CUDA in under 4 minutes, into the GPU "
                         "section of BENCHMARKS.md (without CUDA: says so, exits 0)")
-    parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch formats)")
+    parser.add_argument("--only", nargs="*", help="suites to run (image text audio memory coldstart batch formats peers)")
     parser.add_argument("--output", help="where the table goes (default: BENCHMARKS.md for a full run, "
                         "bench/results/quick.md for --quick, so a quick run never replaces the full table)")
     args = parser.parse_args()
