@@ -143,6 +143,10 @@ class StudioBase:
 
         A table applies when its name and the model are the same (`ModelLibrary.names_model`).
         """
+        from studio.library.presets import SCHEMA
+
+        if section not in SCHEMA:
+            raise ValueError(f"section must be one of {', '.join(SCHEMA)}, got {section!r}")
         tables = self.preset.model_defaults(section)
         choice = self._choices.get(model) if model else None
         if not tables or choice is None:

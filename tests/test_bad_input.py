@@ -433,6 +433,7 @@ CASES = [
     # the model library and model choices
     ("list_models", "unknown-task", lambda s, f: s.list_models("paintings"), "task"),
     ("list_models", "task-number", lambda s, f: s.list_models(42), "task"),
+    ("model_defaults", "unknown-section", lambda s, f: s.model_defaults("imagery", None), "section must be one of"),
     ("model_choice", "blank-model", lambda s, f: s.model_choice("image", "   "), "model"),
     ("model_choice", "model-number", lambda s, f: s.model_choice("image", 42), "model"),
     ("text_to_image", "model-number", lambda s, f: s.text_to_image("a fox", model=42), "model"),
@@ -505,6 +506,7 @@ VALID = {
     "Studio": lambda s, f: repr(Studio(preset="tiny", outputs=f.folder / "never")),
     "list_models": lambda s, f: [row["name"] for row in s.list_models("image")],
     "model_choice": lambda s, f: s.model_choice("image").name,
+    "model_defaults": lambda s, f: s.model_defaults("image", s.model_ref("image")),
     "batch": lambda s, f: [j.method for j in parse_jobs(job_file(f, '{"task": "text_to_image", "prompt": "a fox"}'), Studio)],
 }
 GROUPS = list(dict.fromkeys(g for g, *_ in CASES))
