@@ -19,6 +19,7 @@ class AudioTasks(StudioBase):
         text: str,
         *,
         language: str | None = None,
+        voice: str | tuple | None = None,
         speaking_rate: float | None = None,
         pause: float | None = None,
         seed: int | None = None,
@@ -27,20 +28,29 @@ class AudioTasks(StudioBase):
         """Speech reading `text`, as an AudioResult (float32, the voice's rate, 16 kHz for MMS-TTS).
 
         `language`: a code of the preset's voices ("en", "fr"; default: the first one).
+        `voice`: a preset voice by language code or model name, a speaker of a multi-speaker
+        model (`"<model>#<index>"`, or the index alone for the voice `language`/`model` pick);
+        `voices()` lists them. The recipe's `voice` names it.
         Long text is read sentence by sentence with `pause` seconds between them.
         `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
         `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
         """
         from pipelines.speech import TextToSpeech
+        from studio.tasks import voices
 
-        language, model = self._voice(language, model)
-        settings = self._settings(
-            "speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause, seed=seed), model=model
-        )
-        with self._guard("speaking"), self._use("text_to_speech", model, TextToSpeech.from_pretrained) as voice:
-            result = voice(text, **settings)
-        result.params["language"] = language
+        chosen = voices.resolve(self, voice, language, model)
+        given = dict(speaking_rate=speaking_rate, pause=pause, seed=seed, speaker=chosen.speaker)
+        settings = self._settings("speech", TextToSpeech.__call__, given, model=chosen.model)
+        with self._guard("speaking"), self._use("text_to_speech", chosen.model, TextToSpeech.from_pretrained) as speaker:
+            result = speaker(text, **settings)
+        result.params.update(language=chosen.language, voice=chosen.name)
         return self._finish(result)
+
+    def voices(self) -> list[str]:
+        """The names `text_to_speech(voice=)` takes: language codes, voice models, then each speaker of a multi-speaker model."""
+        from studio.tasks import voices
+
+        return voices.available(self)
 
     def speech_to_text(
         self,

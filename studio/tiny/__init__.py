@@ -43,6 +43,7 @@ FAMILIES = {
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
     "tts-uroman": "studio.tiny.tts_uroman",
+    "tts_speakers": "studio.tiny.tts_speakers",  # VITS with several speakers (speaker_id)
     "musicgen": "studio.tiny.musicgen",
     "musicgen_melody": "studio.tiny.musicgen_melody",
     "upscaler": "studio.tiny.upscaler",

@@ -26,6 +26,7 @@ TEXTS = {
     "tab_a2a": ("Audio → Audio", "Audio à partir d'audio"),
     "aud_text": ("Text to read", "Texte à lire"),
     "aud_language": ("Language", "Langue"),
+    "aud_voice": ("Voice (empty: the language's voice)", "Voix (vide : celle de la langue)"),
     "aud_speaking_rate": ("Speaking rate (1 = normal)", "Débit (1 = normal)"),
     "aud_pause": ("Pause between sentences (s)", "Pause entre les phrases (s)"),
     "aud_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
@@ -99,6 +100,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
             text = gr.Textbox(label=t("aud_text"), lines=5, placeholder="Bonjour ! Je lis ce texte à voix haute.")
             language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"),
                                    allow_custom_value=True)
+            voice = gr.Dropdown(["", *studio.voices()], value="", label=t("aud_voice"), allow_custom_value=True)
             run, stop = _controls("aud_speak")
             with gr.Accordion(t("aud_settings"), open=False):
                 speaking_rate = Slider(MIN_RATE, MAX_RATE, step=0.05, value=default(studio, "speech", call, "speaking_rate"),
@@ -114,18 +116,20 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(60)
-    def text_to_speech(text, language, speaking_rate, pause, seed, format, model=None, progress=gr.Progress(track_tqdm=True)):
+    def text_to_speech(text, language, speaking_rate, pause, seed, format, model=None, voice=None,
+                       progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the voice")
         # The voices of the preset answer for their languages; another model only when one is picked.
         chosen = None if model in studio.preset.voices().values() else client_model(model)
-        result = yield from waiting(lambda _stop: studio.text_to_speech(text, language=language, speaking_rate=speaking_rate,
-                                                                  pause=pause, seed=seed, model=chosen), 2)
+        result = yield from waiting(lambda _stop: studio.text_to_speech(
+            text, language=language, voice=voice or None, speaking_rate=speaking_rate, pause=pause, seed=seed,
+            model=chosen), 2)
         yield _saved(studio, result, format)
 
-    _stoppable(stop, run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format, model], [audio, recipe],
-                               api_name="text_to_speech", **gpu))
-    inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed,
-              "model": model}
+    _stoppable(stop, run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format, model, voice],
+                               [audio, recipe], api_name="text_to_speech", **gpu))
+    inputs = {"text": text, "language": language, "voice": voice, "speaking_rate": speaking_rate, "pause": pause,
+              "seed": seed, "model": model}
     return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
 
 
