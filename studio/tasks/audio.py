@@ -20,10 +20,12 @@ class AudioTasks(StudioBase):
         *,
         language: str | None = None,
         voice: str | tuple | None = None,
+        reference_text: str | None = None,
         speaking_rate: float | None = None,
         pause: float | None = None,
         seed: int | None = None,
         model: str | None = None,
+        stop=None,
     ):
         """Speech reading `text`, as an AudioResult (float32, the voice's rate, 16 kHz for MMS-TTS).
 
@@ -31,19 +33,55 @@ class AudioTasks(StudioBase):
         `voice`: a preset voice by language code or model name, a speaker of a multi-speaker
         model (`"<model>#<index>"`, or the index alone for the voice `language`/`model` pick);
         `voices()` lists them. The recipe's `voice` names it.
+        `voice` may also be a recording (a path, a (rate, array) tuple, an AudioResult) of 5 to
+        30 s: the preset's `[speech] clone` model (CSM) speaks in that voice. `reference_text`:
+        the recording's words (default: Whisper transcribes it). The recipe keeps the
+        reference text and `voice_sha256`, a hash of the recording's samples, never the audio.
         Long text is read sentence by sentence with `pause` seconds between them.
         `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
         `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
         """
         from pipelines.speech import TextToSpeech
+        from pipelines.voice_clone import VoiceClone
         from studio.tasks import voices
 
+        if voices.is_recording(self, voice):
+            return self._cloned_speech(text, voice, reference_text, language, model, stop,
+                                       dict(seed=seed, speaking_rate=speaking_rate, pause=pause))
+        if reference_text not in (None, ""):
+            raise ValueError("reference_text is the words of a recording to clone; give that recording as voice, or leave it out")
         chosen = voices.resolve(self, voice, language, model)
         given = dict(speaking_rate=speaking_rate, pause=pause, seed=seed, speaker=chosen.speaker)
-        settings = self._settings("speech", TextToSpeech.__call__, given, model=chosen.model)
+        settings = self._settings("speech", TextToSpeech.__call__, given, siblings=(VoiceClone.__call__,), model=chosen.model)
         with self._guard("speaking"), self._use("text_to_speech", chosen.model, TextToSpeech.from_pretrained) as speaker:
             result = speaker(text, **settings)
         result.params.update(language=chosen.language, voice=chosen.name)
+        return self._finish(result)
+
+    def _cloned_speech(self, text, voice, reference_text, language, model, stop, given: dict):
+        """`text` said by the preset's clone model in the voice of the recording `voice`."""
+        from pipelines.speech import TextToSpeech
+        from pipelines.voice_clone import VoiceClone, reference_samples
+
+        for name in ("speaking_rate", "pause"):
+            if given.pop(name) is not None:
+                raise ValueError(f"{name} is not available with a voice cloned from a recording (CSM keeps its own pace); "
+                                 "leave it out")
+        reference_samples(voice, 16_000)  # its length and silence are checked before Whisper runs
+        loaded = self.model_ref("speech", model if model not in (None, "") else self.preset.clone())
+        heard = None
+        if reference_text in (None, ""):
+            heard = self.speech_to_text(voice, stop=stop)
+            if not heard.text:
+                raise ValueError("voice recording holds no words Whisper could hear; give reference_text, the words it says")
+        settings = self._settings("speech", VoiceClone.__call__, given, siblings=(TextToSpeech.__call__,), model=loaded)
+        with self._guard("speaking"), self._use("text_to_speech_clone", loaded, VoiceClone.from_pretrained) as clone:
+            result = clone(text, voice=voice, reference_text=heard.text if heard else reference_text, stop=stop, **settings)
+        result.params.update(voice="recording", reference_text_from="whisper" if heard else "given")
+        if heard is not None:
+            result.params["transcribe_model"] = heard.params["model"]
+        if language not in (None, ""):
+            result.params["language"] = checks.text("language", language, max_chars=32)
         return self._finish(result)
 
     def voices(self) -> list[str]:

@@ -15,14 +15,18 @@ checked by the voice itself once it loads.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
 
 from pipelines import checks
+from pipelines.results import AudioResult
 from pipelines.speech import speaker_count
 
 MAX_NAME = 300
+# A voice name never ends so; a path that does is a recording to clone, even a missing one (load_audio says so).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,15 @@ class Voice:
     model: str  # what loads (`model_ref`'s answer)
     speaker: int | None  # a multi-speaker model's speaker; None for one-speaker voices
     name: str  # what the recipe's `voice` says
+
+
+def is_recording(studio, voice) -> bool:
+    """Whether `voice` is audio to clone (a path, a (rate, samples) tuple, an AudioResult) rather than a name."""
+    if isinstance(voice, (AudioResult, tuple, os.PathLike)):
+        return True
+    if not isinstance(voice, str) or not voice.strip() or voice.strip() in available(studio, expand=False):
+        return False
+    return voice.strip().lower().endswith(AUDIO_SUFFIXES) or os.path.isfile(voice)
 
 
 def speakers_on_disk(studio, model: str) -> int | None:

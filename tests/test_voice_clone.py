@@ -1,0 +1,93 @@
+"""Speech in the voice of a recording: the tiny CSM through the studio, its reference checks and its recipe."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from studio import Studio
+
+RATE = 16_000
+
+
+def _recording(seconds: float, seed: int = 0) -> tuple[int, np.ndarray]:
+    """A voiced-sounding signal: a wobbling tone with a noisy envelope."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    tone = np.sin(2 * np.pi * (140 + 30 * seed) * t + 3 * np.sin(2 * np.pi * 3 * t))
+    return RATE, (0.3 * tone * rng.uniform(0.4, 1.0, t.size)).astype(np.float32)
+
+
+def test_the_same_recording_and_seed_repeat_and_another_recording_differs(studio):
+    first = studio.text_to_speech("Hello there.", voice=_recording(6), reference_text="this is my voice", seed=4)
+    again = studio.text_to_speech("Hello there.", voice=_recording(6), reference_text="this is my voice", seed=4)
+    other = studio.text_to_speech("Hello there.", voice=_recording(6, seed=1), reference_text="this is my voice", seed=4)
+    assert np.array_equal(first.audio, again.audio)
+    assert first.audio.dtype == np.float32 and first.audio.ndim == 1 and first.sampling_rate == 24_000
+    assert first.params["voice_sha256"] != other.params["voice_sha256"]
+    assert not np.array_equal(first.audio[: len(other.audio)], other.audio[: len(first.audio)])
+
+
+def test_the_recipe_names_the_recording_by_a_hash_of_its_samples(studio, tmp_path):
+    rate, samples = _recording(5.5)
+    path = tmp_path / "me.wav"
+    sf.write(path, samples, rate, subtype="FLOAT")  # float samples, so the file holds exactly these
+    spoken = studio.text_to_speech("Hi.", voice=str(path), reference_text="my own words", seed=1)
+    params = spoken.params
+    assert params["voice"] == "recording" and params["model"] == "tiny:csm" and params["task"] == "text_to_speech"
+    assert params["voice_sha256"] == hashlib.sha256(samples.astype("<f4").tobytes()).hexdigest()
+    assert params["reference_text"] == "my own words" and params["reference_text_from"] == "given"
+    assert params["reference_seconds"] == 5.5
+    assert all(not isinstance(value, (list, np.ndarray)) for value in params.values())  # no audio in the recipe
+    assert str(tmp_path) not in str(params)
+    by_tuple = studio.text_to_speech("Hi.", voice=(rate, samples), reference_text="my own words", seed=1)
+    assert by_tuple.params["voice_sha256"] == params["voice_sha256"]
+    [saved] = studio.save(spoken)
+    assert Studio.read_recipe(saved)["voice_sha256"] == params["voice_sha256"]
+
+
+def test_without_reference_text_whisper_transcribes_the_recording(studio):
+    spoken = studio.text_to_speech("Hello.", voice=_recording(5), seed=2)
+    heard = studio.speech_to_text(_recording(5))
+    assert spoken.params["reference_text"] == heard.text and heard.text
+    assert spoken.params["reference_text_from"] == "whisper" and spoken.params["transcribe_model"] == "tiny:whisper"
+
+
+@pytest.mark.parametrize(
+    "voice, kwargs, message",
+    [
+        (_recording(4), {}, r"voice recording is 4\.0 s long; a voice to clone must last 5 to 30 s"),
+        (_recording(31), {}, r"voice recording is 31\.0 s long; a voice to clone must last 5 to 30 s"),
+        ((RATE, np.zeros(RATE * 6, dtype=np.float32)), {}, r"voice recording is silent"),
+        (_recording(6), {"speaking_rate": 1.5}, r"speaking_rate is not available with a voice cloned from a recording"),
+        (_recording(6), {"reference_text": "\x01"}, r"reference_text contains control characters"),
+        ("missing.wav", {}, r"voice file 'missing\.wav' does not exist"),
+        ("en", {"reference_text": "words"}, r"reference_text is the words of a recording to clone"),
+    ],
+)
+def test_bad_references_are_refused_naming_the_field(studio, voice, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        studio.text_to_speech("Hello.", voice=voice, **{"reference_text": "some words", **kwargs})
+
+
+def test_a_preset_without_a_clone_model_says_how_to_add_one(tmp_path):
+    preset = tmp_path / "voices.toml"
+    preset.write_text('[speech.voices]\nen = "tiny:tts"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r'voice: preset .* has no model to clone a voice with; add \[speech\] clone = '):
+        Studio(preset=str(preset), outputs=tmp_path).text_to_speech("Hi.", voice=_recording(6), reference_text="words")
+
+
+def test_a_batch_job_clones_a_recording_beside_the_jobs_file(tmp_path):
+    import json
+
+    from studio.serving import batch
+
+    rate, samples = _recording(6)
+    sf.write(tmp_path / "me.wav", samples, rate)
+    jobs = tmp_path / "jobs.jsonl"
+    lines = [{"task": "text_to_speech", "text": "Hi.", "voice": "me.wav", "reference_text": "words", "seed": 1},
+             {"task": "text_to_speech", "text": "Hi.", "voice": "en", "seed": 1}]
+    jobs.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    cloned, named = batch.parse_jobs(jobs, Studio)
+    assert cloned.kwargs["voice"] == str(tmp_path / "me.wav") and named.kwargs["voice"] == "en"
