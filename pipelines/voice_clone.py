@@ -7,9 +7,11 @@ conversation, so a voice is cloned by prompting, not by training: the reference
 recording and its transcript go in as an earlier turn of speaker 0, and the text
 to say as speaker 0's next turn (the chat template of the checkpoint writes them
 out). Of the voice-prompting families transformers ships (CSM, Dia, Higgs Audio
-v2, VibeVoice), CSM is the smallest (1B weights with the codec, against Dia's
-1.6B and Higgs' 5.8B) and its codec runs at 12.5 frames a second, the fewest
-decoding steps per second of speech, which is what a CPU pays for.
+v2, VibeVoice), CSM is the smallest (a 1B backbone, a 0.1B depth decoder; Dia
+1.6B, VibeVoice 1.5B, Higgs Audio 5.8B) and its codec runs at 12.5 frames a
+second (Dia's DAC 86, Higgs Audio's 25; VibeVoice's 7.5 tokens a second each
+run a diffusion head of several steps): the fewest weight passes per second of
+speech, which is what a CPU pays for.
 
 A call goes: 1. check the text and the reference (5 to 30 s, not silent),
 2. write the conversation, 3. generate frames (seeded) until the model's end
