@@ -91,3 +91,28 @@ def test_a_batch_job_clones_a_recording_beside_the_jobs_file(tmp_path):
     jobs.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     cloned, named = batch.parse_jobs(jobs, Studio)
     assert cloned.kwargs["voice"] == str(tmp_path / "me.wav") and named.kwargs["voice"] == "en"
+
+
+def test_translate_speech_keeps_the_speakers_voice_cloned_from_its_first_30_s(studio):
+    rate, samples = _recording(40, seed=2)
+    spoken = studio.translate_speech((rate, samples), language="en", keep_voice=True, seed=3)
+    params = spoken.params
+    assert params["task"] == "translate_speech" and params["keep_voice"] is True and params["model"] == "tiny:csm"
+    assert params["reference_seconds"] == 30.0 and params["reference_text_from"] == "whisper"
+    assert params["voice_sha256"] == hashlib.sha256(samples[: 30 * rate].astype("<f4").tobytes()).hexdigest()
+    assert params["transcript"] and params["text"] and spoken.sampling_rate == 24_000
+    plain = studio.translate_speech((rate, samples), language="en", seed=3)
+    assert "voice_sha256" not in plain.params and plain.params["model"] == "tiny:tts"
+
+
+@pytest.mark.parametrize(
+    "audio, kwargs, message",
+    [
+        (_recording(3), {}, r"keep_voice needs at least 5 s of speech to clone the voice from; audio is 3\.0 s long"),
+        (_recording(6), {"speaking_rate": 2.0}, r"speaking_rate is not available with keep_voice"),
+        (_recording(6), {"keep_voice": "yes"}, r"keep_voice must be true or false, got 'yes'"),
+    ],
+)
+def test_keep_voice_refuses_what_it_cannot_clone(studio, audio, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        studio.translate_speech(audio, language="en", **{"keep_voice": True, **kwargs})

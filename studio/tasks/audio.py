@@ -199,6 +199,7 @@ class AudioTasks(StudioBase):
         pause: float | None = None,
         seed: int | None = None,
         model: str | None = None,
+        keep_voice: bool | None = None,
         stop=None,
     ):
         """`audio`'s speech said again in `language` (a voice of the preset), as an AudioResult.
@@ -207,11 +208,17 @@ class AudioTasks(StudioBase):
         language, Whisper transcribes; the text is kept if it is already in that
         language, else the text model translates it (`text_to_text`, mode translate).
         The recipe holds the transcript and the text spoken. `model`: the voice that speaks.
+        `keep_voice`: the speaker's own voice says it, cloned from the first 30 s of `audio`
+        (at least 5 s) by the preset's `[speech] clone` model (see `text_to_speech(voice=)`).
         `stop` (a threading.Event or a function returning True) raises Cancelled at the next token or stage.
         """
         from pipelines.speech import TextToSpeech, check_settings
         from pipelines.stopping import halt_if, stop_check
 
+        if keep_voice is not None and not isinstance(keep_voice, bool):
+            raise ValueError(f"keep_voice must be true or false, got {keep_voice!r}")
+        if keep_voice:
+            return self._translate_in_own_voice(audio, language, speaking_rate, pause, seed, model, stop)
         target, speaker = self._voice(language, model)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
         # The voice's settings are checked now, not after Whisper and the text model have run.
@@ -236,6 +243,42 @@ class AudioTasks(StudioBase):
             transcript=heard.text,
             transcribe_model=heard.params["model"],
         )
+        return spoken
+
+    def _translate_in_own_voice(self, audio, language, speaking_rate, pause, seed, model, stop):
+        """translate_speech with the speaker's voice, cloned from the first 30 s of `audio`."""
+        from pipelines.audio_io import load_audio
+        from pipelines.stopping import halt_if, stop_check
+        from pipelines.voice_clone import MAX_REFERENCE, MIN_REFERENCE
+
+        for name, value in (("speaking_rate", speaking_rate), ("pause", pause)):
+            if value is not None:
+                raise ValueError(f"{name} is not available with keep_voice (the cloned voice keeps its own pace); leave it out")
+        target = checks.text("language", language or next(iter(self.preset.voices()), "en"), max_chars=32)
+        seed = checks.seed(seed)
+        samples, rate = load_audio(audio)
+        if len(samples) < MIN_REFERENCE * rate:
+            raise ValueError(f"keep_voice needs at least {MIN_REFERENCE:g} s of speech to clone the voice from; "
+                             f"audio is {len(samples) / rate:.1f} s long")
+        reference = (rate, samples[: int(MAX_REFERENCE * rate)])
+        self.preset.clone()  # a preset without a clone model says so before Whisper runs
+        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
+        if not heard.text:
+            raise ValueError("audio holds no speech (it is silent); nothing to translate")
+        text, translator = heard.text, None
+        if target != "en" and heard.language != target:
+            text, translator = self._translate_text(text, target, seed)
+            if not text:
+                raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
+        halt_if(stop_check(stop), "speech translation")
+        # The transcript is the reference's words when it covers the whole reference in its own language.
+        whole = len(samples) == len(reference[1]) and target != "en"
+        spoken = self.text_to_speech(text, language=target, voice=reference, reference_text=heard.text if whole else None,
+                                     seed=seed, model=model, stop=stop)
+        if translator:
+            spoken.params["translate_model"] = translator
+        spoken.params.update(task="translate_speech", keep_voice=True, source_language=heard.language,
+                             transcript=heard.text, transcribe_model=heard.params["model"])
         return spoken
 
     def _voice(self, language: str | None, model: str | None = None) -> tuple[str, str]:
