@@ -116,3 +116,43 @@ def test_translate_speech_keeps_the_speakers_voice_cloned_from_its_first_30_s(st
 def test_keep_voice_refuses_what_it_cannot_clone(studio, audio, kwargs, message):
     with pytest.raises(ValueError, match=message):
         studio.translate_speech(audio, language="en", **{"keep_voice": True, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    import socket
+
+    from gradio_client import Client
+
+    from studio.serving.serve import launch
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = launch(studio, port=port, block=False)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        app.close()
+
+
+def test_the_endpoints_take_a_voice_a_recording_and_keep_voice(client, tmp_path):
+    from gradio_client import handle_file
+
+    _, recipe = client.predict(text="Hello.", voice="tiny:tts_speakers#1", seed=1, api_name="/text_to_speech")
+    assert recipe["voice"] == "tiny:tts_speakers#1" and recipe["speaker"] == 1
+    rate, samples = _recording(6)
+    sf.write(tmp_path / "me.wav", samples, rate)
+    path, recipe = client.predict(text="Hello.", voice_recording=handle_file(tmp_path / "me.wav"),
+                                  reference_text="my words", seed=1, api_name="/text_to_speech")
+    assert recipe["voice"] == "recording" and recipe["reference_text"] == "my words" and sf.info(path).samplerate == 24_000
+    assert "me.wav" not in json_text(recipe) and str(tmp_path) not in json_text(recipe)
+    _, heard, recipe = client.predict(audio=handle_file(tmp_path / "me.wav"), mode="translate", language="en",
+                                      keep_voice=True, seed=1, api_name="/audio_to_audio")
+    assert recipe["keep_voice"] is True and recipe["model"] == "tiny:csm" and recipe["transcript"] in heard
+
+
+def json_text(recipe: dict) -> str:
+    import json
+
+    return json.dumps(recipe)

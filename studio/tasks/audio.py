@@ -37,6 +37,7 @@ class AudioTasks(StudioBase):
         30 s: the preset's `[speech] clone` model (CSM) speaks in that voice. `reference_text`:
         the recording's words (default: Whisper transcribes it). The recipe keeps the
         reference text and `voice_sha256`, a hash of the recording's samples, never the audio.
+        `stop` (a threading.Event or a function returning True) raises Cancelled within a frame of a cloned voice.
         Long text is read sentence by sentence with `pause` seconds between them.
         `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
         `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
