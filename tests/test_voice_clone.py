@@ -156,3 +156,29 @@ def json_text(recipe: dict) -> str:
     import json
 
     return json.dumps(recipe)
+
+
+def test_equals_raw_transformers_csm_prompted_with_the_reference_turn(studio):
+    import torch
+    from transformers import AutoProcessor, CsmForConditionalGeneration
+
+    from pipelines.audio_io import load_audio
+
+    rate, samples = _recording(6)
+    result = studio.text_to_speech("Hello there.", voice=(rate, samples), reference_text="this is my voice", seed=9)
+    folder = studio.model_ref("speech", result.params["model"])
+    processor = AutoProcessor.from_pretrained(folder)
+    model = CsmForConditionalGeneration.from_pretrained(folder, use_safetensors=True).eval()
+    conversation = [
+        {"role": "0", "content": [{"type": "text", "text": "this is my voice"}, {"type": "audio"}]},
+        {"role": "0", "content": [{"type": "text", "text": "Hello there."}]},
+    ]
+    prompt = processor.apply_chat_template(conversation, tokenize=False)
+    assert prompt.count("[0]") == 2 and prompt.index("this is my voice") < prompt.index("Hello there.")
+    reference, _ = load_audio((rate, samples), 24_000)
+    inputs = processor(text=prompt, audio=[reference], return_tensors="pt")
+    torch.manual_seed(9)
+    with torch.no_grad():
+        [raw] = model.generate(**inputs, output_audio=True, do_sample=True, depth_decoder_do_sample=True,
+                               max_new_tokens=len(result.audio) // 1920)
+    assert np.array_equal(raw.numpy(), result.audio)
