@@ -59,6 +59,7 @@ def test_voices_lists_codes_models_and_speakers(studio):
         (1, {}, r"voice 1: model 'tiny:tts' has one speaker"),
         (True, {}, r"voice must be a name \(en, fr"),
         (" ", {}, r"voice is empty"),
+        ("recording", {}, r"voice 'recording' stands for a cloned recording, which recipes do not keep"),
     ],
 )
 def test_a_wrong_voice_names_voice_and_lists_the_voices(studio, voice, kwargs, message):

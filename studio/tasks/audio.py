@@ -63,6 +63,7 @@ class AudioTasks(StudioBase):
         """`text` said by the preset's clone model in the voice of the recording `voice`."""
         from pipelines.speech import TextToSpeech
         from pipelines.voice_clone import VoiceClone, reference_samples
+        from studio.tasks import voices
 
         for name in ("speaking_rate", "pause"):
             if given.pop(name) is not None:
@@ -78,7 +79,7 @@ class AudioTasks(StudioBase):
         settings = self._settings("speech", VoiceClone.__call__, given, siblings=(TextToSpeech.__call__,), model=loaded)
         with self._guard("speaking"), self._use("text_to_speech_clone", loaded, VoiceClone.from_pretrained) as clone:
             result = clone(text, voice=voice, reference_text=heard.text if heard else reference_text, stop=stop, **settings)
-        result.params.update(voice="recording", reference_text_from="whisper" if heard else "given")
+        result.params.update(voice=voices.CLONED, reference_text_from="whisper" if heard else "given")
         if heard is not None:
             result.params["transcribe_model"] = heard.params["model"]
         if language not in (None, ""):

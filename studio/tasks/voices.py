@@ -25,6 +25,7 @@ from pipelines.results import AudioResult
 from pipelines.speech import speaker_count
 
 MAX_NAME = 300
+CLONED = "recording"  # the recipe's voice when a recording was cloned: the recording itself is never kept
 # A voice name never ends so; a path that does is a recording to clone, even a missing one (load_audio says so).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4")
 
@@ -85,6 +86,9 @@ def resolve(studio, voice, language: str | None, model: str | None) -> Voice:
     if not isinstance(voice, str):
         raise ValueError(f"voice must be a name ({_listing(studio)}) or a speaker index, got {type(voice).__name__}")
     name = checks.text("voice", voice, max_chars=MAX_NAME)
+    if name == CLONED:
+        raise ValueError(f"voice {CLONED!r} stands for a cloned recording, which recipes do not keep; "
+                         "give the recording itself as voice (in the UI: Clone a voice from a recording)")
     if name.isdigit():
         code, loaded = studio._voice(language, model)
         return _with_speaker(studio, code, loaded, int(name), None, name)

@@ -128,8 +128,10 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
     def text_to_speech(text, language, speaking_rate, pause, seed, format, model=None, voice=None, voice_recording=None,
                        reference_text=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the voice")
-        # The voices of the preset answer for their languages; another model only when one is picked.
-        chosen = None if model in studio.preset.voices().values() else client_model(model)
+        # The voices of the preset answer for their languages; another model only when one is picked
+        # (a restored clone recipe names the clone model, which reads no text without its recording).
+        preset_models = [*studio.preset.voices().values(), studio.preset.sections.get("speech", {}).get("clone")]
+        chosen = None if model in preset_models else client_model(model)
         if voice_recording:  # a recording clones its voice with the preset's clone model: its own pace, no model pick
             speech = dict(voice=voice_recording, reference_text=reference_text or None)
         else:
