@@ -182,3 +182,16 @@ def test_equals_raw_transformers_csm_prompted_with_the_reference_turn(studio):
         [raw] = model.generate(**inputs, output_audio=True, do_sample=True, depth_decoder_do_sample=True,
                                max_new_tokens=len(result.audio) // 1920)
     assert np.array_equal(raw.numpy(), result.audio)
+
+
+def test_the_cli_clones_a_recording_given_as_voice(tmp_path, capsys):
+    from studio.serving import cli
+
+    rate, samples = _recording(6)
+    sf.write(tmp_path / "me.wav", samples, rate, subtype="FLOAT")
+    cli.main(["text-to-speech", "Bonjour à tous.", "--preset", "tiny", "--voice", str(tmp_path / "me.wav"),
+              "--reference-text", "my words", "--seed", "2", "--out", str(tmp_path / "out")])
+    [saved] = [line for line in capsys.readouterr().out.splitlines() if line.endswith(".wav")]
+    recipe = Studio.read_recipe(saved)
+    assert recipe["voice"] == "recording" and recipe["reference_text"] == "my words"
+    assert recipe["voice_sha256"] == hashlib.sha256(samples.astype("<f4").tobytes()).hexdigest()
