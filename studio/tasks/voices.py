@@ -47,7 +47,7 @@ def is_recording(studio, voice) -> bool:
     return voice.strip().lower().endswith(AUDIO_SUFFIXES) or os.path.isfile(voice)
 
 
-def speakers_on_disk(studio, model: str) -> int | None:
+def speakers_on_disk(model: str) -> int | None:
     """How many speakers `model` (as `model_ref` returned it) holds, when its config is on disk."""
     from studio.library.catalog import hub_snapshot
 
@@ -69,7 +69,7 @@ def available(studio, expand: bool = True) -> list[str]:
     """Every voice name the preset offers; `expand` False writes a model's speakers as one range."""
     names = [*studio.preset.voices(), *named_models(studio)]
     for model in named_models(studio):
-        count = speakers_on_disk(studio, studio.model_ref("speech", model)) or 1
+        count = speakers_on_disk(studio.model_ref("speech", model)) or 1
         if count > 1:
             names += [f"{model}#{i}" for i in range(count)] if expand else [f"{model}#0 … {model}#{count - 1}"]
     return list(dict.fromkeys(names))
@@ -114,7 +114,7 @@ def _named(studio, base: str, language: str | None) -> tuple[str, str, str]:
 
 def _with_speaker(studio, code: str, loaded: str, speaker: int | None, name: str | None, asked=None) -> Voice:
     """The voice, its speaker checked against the model's count; `asked` is the voice as given, for messages."""
-    count = speakers_on_disk(studio, loaded)
+    count = speakers_on_disk(loaded)
     shown = _shown(studio, loaded)
     if speaker is not None and count == 1:
         raise ValueError(f"voice {asked if asked is not None else speaker!r}: model {shown!r} has one speaker; choose one of: {_listing(studio)}")
