@@ -26,6 +26,7 @@ class Needs:
 NEEDS = {
     "image generation": Needs("a diffusers pipeline folder (with model_index.json) of an image family such as Stable Diffusion, SDXL, SD3 or FLUX.1"),
     "text to speech": Needs("a VITS voice (MMS-TTS, e.g. facebook/mms-tts-eng)", frozenset({"vits"})),
+    "voice cloning": Needs("a CSM model (e.g. sesame/csm-1b)", frozenset({"csm"})),
     "speech to text": Needs("a Whisper model (e.g. openai/whisper-base)", frozenset({"whisper"})),
     "music generation": Needs("a MusicGen model (e.g. facebook/musicgen-small)", frozenset({"musicgen"})),
     "upscaling": Needs("a Swin2SR super-resolution model (e.g. caidas/swin2SR-classical-sr-x2-64)", frozenset({"swin2sr"})),
@@ -35,6 +36,7 @@ NEEDS = {
 KNOWN = {
     "whisper": "speech to text",
     "vits": "text to speech",
+    "csm": "text to speech in the voice of a recording (voice cloning)",
     "musicgen": "music generation",
     "musicgen_melody": "music generation from a melody",
     "swin2sr": "upscaling",

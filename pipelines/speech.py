@@ -15,6 +15,9 @@ units, where it measured 0.48x float32's time); the audio comes out float32.
 MMS voices of non-Latin scripts (kor, rus, hin, ...) were trained on text
 romanized with uroman (their tokenizer says `is_uroman`): native-script text is
 romanized here, with the voice's language code, and the recipe keeps both.
+
+Multi-speaker VITS checkpoints (`config.num_speakers > 1`, e.g. VCTK-trained
+ones) hold one learned embedding per speaker: `speaker` picks it by index.
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ def check_settings(speaking_rate, pause) -> tuple[float, float]:
     )
 
 
+def speaker_count(config) -> int:
+    """The number of speakers of a VITS config (a `VitsConfig` or its `config.json` as a dict)."""
+    count = config.get("num_speakers", 1) if isinstance(config, dict) else getattr(config, "num_speakers", 1)
+    return max(int(count or 1), 1)
+
+
 class TextToSpeech:
     task = "text_to_speech"
     kind = "text_to_speech"  # for the number format (pipelines.devices)
@@ -108,26 +117,39 @@ class TextToSpeech:
     def sampling_rate(self) -> int:
         return int(self.model.config.sampling_rate)
 
+    @property
+    def speakers(self) -> int:
+        """How many speakers the voice holds (1 for MMS-TTS)."""
+        return speaker_count(self.model.config)
+
     def __call__(
-        self, text: str, *, speaking_rate: float = 1.0, pause: float = 0.25, seed: int | None = None
+        self,
+        text: str,
+        *,
+        speaking_rate: float = 1.0,
+        pause: float = 0.25,
+        seed: int | None = None,
+        speaker: int | None = None,
     ) -> AudioResult:
-        """Speech reading `text`; `speaking_rate` > 1 is faster; `pause` seconds of silence between sentences."""
+        """Speech reading `text`; `speaking_rate` > 1 is faster; `pause` seconds of silence between sentences.
+
+        `speaker`: the index of a multi-speaker voice's speaker (default: its first).
+        """
         text = unicodedata.normalize("NFC", checks.text("text", text, max_chars=MAX_TEXT_CHARS))
         speaking_rate, pause = check_settings(speaking_rate, pause)
         seed = checks.seed(seed)
+        speaker = self._check_speaker(speaker)
         spoken = self._romanize(text)
         pieces = [(piece, self._encode(piece)) for piece in split_text(spoken)]
         pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]
         if not pieces:
-            # A voice loaded from a folder is named by the folder's name: the server's folders are not the user's business.
-            voice = os.path.basename(self.name.rstrip("/\\")) if os.path.isabs(self.name) else self.name
-            raise ValueError(f"text has no character this voice can read (voice {voice}); write words in its language")
+            raise ValueError(f"text has no character this voice can read (voice {self._shown_name()}); write words in its language")
         gap = np.zeros(round(pause * self.sampling_rate), dtype=np.float32)
         parts: list[np.ndarray] = []
         for index, (_, ids) in enumerate(tqdm(pieces, desc="speech", unit="sentence", disable=None, leave=False)):
             if index:
                 parts.append(gap)
-            parts.append(self._synthesise(ids, speaking_rate, seed))
+            parts.append(self._synthesise(ids, speaking_rate, seed, speaker))
         recipe = {
             "task": self.task,
             "model": self.name,
@@ -138,6 +160,8 @@ class TextToSpeech:
             "sentences": len(pieces),
             "dtype": precision_of(self.model),
         }
+        if self.speakers > 1:
+            recipe["speaker"] = speaker
         if spoken != text:
             recipe["romanized"] = spoken
         dropped = self._unreadable(spoken)
@@ -161,12 +185,24 @@ class TextToSpeech:
     def _encode(self, piece: str):
         return self.tokenizer(piece, return_tensors="pt").input_ids
 
-    def _synthesise(self, input_ids, speaking_rate: float, seed: int) -> np.ndarray:
+    def _check_speaker(self, speaker) -> int | None:
+        if speaker is None:
+            return 0 if self.speakers > 1 else None
+        if self.speakers == 1:
+            raise ValueError(f"voice {self._shown_name()} has one speaker; leave the speaker out, got speaker {speaker!r}")
+        return checks.integer("speaker", speaker, low=0, high=self.speakers - 1)
+
+    def _shown_name(self) -> str:
+        # A voice loaded from a folder is named by the folder's name: the server's folders are not the user's business.
+        return os.path.basename(self.name.rstrip("/\\")) if os.path.isabs(self.name) else self.name
+
+    def _synthesise(self, input_ids, speaking_rate: float, seed: int, speaker: int | None = None) -> np.ndarray:
         import torch
 
         # The same seed for every sentence: a sentence sounds the same wherever it appears.
+        chosen = {} if speaker is None else {"speaker_id": speaker}
         with seeded(seed, self.device), torch.no_grad():
-            waveform = self.model(input_ids=input_ids.to(self.device), speaking_rate=speaking_rate).waveform
+            waveform = self.model(input_ids=input_ids.to(self.device), speaking_rate=speaking_rate, **chosen).waveform
         return waveform[0].float().cpu().numpy()
 
     def _unreadable(self, text: str) -> list[str]:

@@ -26,6 +26,7 @@ from studio.library.catalog import Choice, ModelLibrary
 MODEL_KINDS = {
     "text": "language_model",
     "text_to_speech": "text_to_speech",
+    "text_to_speech_clone": "text_to_speech",
     "speech_to_text": "speech_to_text",
     "text_to_music": "music",
     "text_to_music_melody": "music",

@@ -44,4 +44,10 @@ class Studio(ImageTasks, InpaintTasks, XYPlotTasks, TextTasks, AudioTasks):
             model = self.model_ref("speech", voice)
             with self._use("text_to_speech", model, TextToSpeech.from_pretrained):
                 loaded.append(model)
+        if self.preset.sections.get("speech", {}).get("clone"):
+            from pipelines.voice_clone import VoiceClone
+
+            model = self.model_ref("speech", self.preset.clone())
+            with self._use("text_to_speech_clone", model, VoiceClone.from_pretrained):
+                loaded.append(model)
         return loaded

@@ -119,7 +119,7 @@ def test_every_weight_file_read_asks_for_safetensors_and_no_remote_code(fresh_st
     fresh_studio.preload()
     kinds = {name for name, *_ in seen}
     assert {"StableDiffusionPipeline", "UNet2DConditionModel", "LlamaForCausalLM", "VitsModel",
-            "WhisperForConditionalGeneration", "MusicgenForConditionalGeneration"} <= kinds
+            "WhisperForConditionalGeneration", "MusicgenForConditionalGeneration", "CsmForConditionalGeneration"} <= kinds
     assert all(safetensors is True and not remote for _, safetensors, remote in seen), seen
 
 

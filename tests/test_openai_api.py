@@ -74,7 +74,8 @@ def openai_error(response: httpx.Response, status: int, param=None) -> dict:
 
 def test_models_lists_the_presets_models_per_task(api):
     cards = {model.id: model for model in api.models.list()}
-    assert list(cards)[:4] == ["tiny:chat", "tiny:tts", "tiny:whisper", "tiny:sd"]  # the preset's first, then the library's
+    # the preset's first (a speech alternative after its voices), then the library's
+    assert list(cards)[:5] == ["tiny:chat", "tiny:tts", "tiny:tts_speakers", "tiny:whisper", "tiny:sd"]
     assert cards["tiny:chat"].tasks == ["chat", "completions"]
     assert cards["tiny:tts"].voices == ["en", "fr"]
     assert api.models.retrieve("tiny:sd").tasks == ["images"]

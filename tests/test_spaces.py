@@ -47,7 +47,7 @@ def test_gpu_task_without_the_spaces_package_is_a_no_op(monkeypatch):
 
 def test_preload_loads_every_model_once(fresh_studio):
     loaded = fresh_studio.preload()
-    assert len(loaded) == len(set(loaded)) == 7
+    assert len(loaded) == len(set(loaded)) == 8  # the clone model (CSM) too
     fresh_studio.text_to_speech("bonjour", language="fr", seed=1)
     fresh_studio.text_to_image("a fox", steps=1, seed=1)
     assert all(count == 1 for count in fresh_studio.models.loads.values())

@@ -29,7 +29,8 @@ SCHEMA: dict[str, dict[str, type]] = {
     "image": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "upscale": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "text": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
-    "speech": {"voices": dict, "alternatives": list, "defaults": dict, "model_defaults": dict},
+    # "clone": the model speaking in the voice of a recording (text_to_speech(voice=<audio>)), a CSM
+    "speech": {"voices": dict, "clone": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "transcribe": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "music": {"model": str, "alternatives": list, "defaults": dict, "model_defaults": dict},
     "melody": {"model": str, "alternatives": list},  # MusicGen Melody, for text_to_music(..., melody=); shares [music.defaults]
@@ -53,6 +54,13 @@ class Preset:
         model = self.sections.get(section, {}).get("model")
         if not model:
             raise ValueError(f"preset {self.name!r} ({self.path}) names no model for {section}; add [{section}] model = \"...\"")
+        return model
+
+    def clone(self) -> str:
+        """The model that speaks in the voice of a recording (`[speech] clone`)."""
+        model = self.sections.get("speech", {}).get("clone")
+        if not model:
+            raise ValueError(f'voice: preset {self.name!r} has no model to clone a voice with; add [speech] clone = "sesame/csm-1b"')
         return model
 
     def alternatives(self, section: str) -> list[str]:

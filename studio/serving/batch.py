@@ -135,6 +135,9 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
             if not resolved.is_file():
                 raise fail(f"field {name!r}: file {data[name]!r} does not exist")
             data[name] = str(resolved)
+    voice = data.get("voice")
+    if isinstance(voice, str) and voice.strip() and (base / voice).expanduser().is_file():
+        data["voice"] = str((base / voice).expanduser())  # a recording to clone, beside the jobs file; else a voice name
     for index, entry in enumerate(data.get("control") or []):  # ControlNet images: relative to the jobs file too
         if isinstance(entry, dict) and isinstance(entry.get("image"), str):
             resolved = (base / entry["image"]).expanduser()

@@ -19,28 +19,78 @@ class AudioTasks(StudioBase):
         text: str,
         *,
         language: str | None = None,
+        voice: str | tuple | None = None,
+        reference_text: str | None = None,
         speaking_rate: float | None = None,
         pause: float | None = None,
         seed: int | None = None,
         model: str | None = None,
+        stop=None,
     ):
         """Speech reading `text`, as an AudioResult (float32, the voice's rate, 16 kHz for MMS-TTS).
 
         `language`: a code of the preset's voices ("en", "fr"; default: the first one).
+        `voice`: a preset voice by language code or model name, a speaker of a multi-speaker
+        model (`"<model>#<index>"`, or the index alone for the voice `language`/`model` pick);
+        `voices()` lists them. The recipe's `voice` names it.
+        `voice` may also be a recording (a path, a (rate, array) tuple, an AudioResult) of 5 to
+        30 s: the preset's `[speech] clone` model (CSM) speaks in that voice. `reference_text`:
+        the recording's words (default: Whisper transcribes it). The recipe keeps the
+        reference text and `voice_sha256`, a hash of the recording's samples, never the audio.
+        `stop` (a threading.Event or a function returning True) raises Cancelled within a frame of a cloned voice.
         Long text is read sentence by sentence with `pause` seconds between them.
         `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
         `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
         """
         from pipelines.speech import TextToSpeech
+        from pipelines.voice_clone import VoiceClone
+        from studio.tasks import voices
 
-        language, model = self._voice(language, model)
-        settings = self._settings(
-            "speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause, seed=seed), model=model
-        )
-        with self._guard("speaking"), self._use("text_to_speech", model, TextToSpeech.from_pretrained) as voice:
-            result = voice(text, **settings)
-        result.params["language"] = language
+        if voices.is_recording(self, voice):
+            return self._cloned_speech(text, voice, reference_text, language, model, stop,
+                                       dict(seed=seed, speaking_rate=speaking_rate, pause=pause))
+        if reference_text not in (None, ""):
+            raise ValueError("reference_text is the words of a recording to clone; give that recording as voice, or leave it out")
+        chosen = voices.resolve(self, voice, language, model)
+        given = dict(speaking_rate=speaking_rate, pause=pause, seed=seed, speaker=chosen.speaker)
+        settings = self._settings("speech", TextToSpeech.__call__, given, siblings=(VoiceClone.__call__,), model=chosen.model)
+        with self._guard("speaking"), self._use("text_to_speech", chosen.model, TextToSpeech.from_pretrained) as speaker:
+            result = speaker(text, **settings)
+        result.params.update(language=chosen.language, voice=chosen.name)
         return self._finish(result)
+
+    def _cloned_speech(self, text, voice, reference_text, language, model, stop, given: dict):
+        """`text` said by the preset's clone model in the voice of the recording `voice`."""
+        from pipelines.speech import TextToSpeech
+        from pipelines.voice_clone import VoiceClone, reference_samples
+        from studio.tasks import voices
+
+        for name in ("speaking_rate", "pause"):
+            if given.pop(name) is not None:
+                raise ValueError(f"{name} is not available with a voice cloned from a recording (CSM keeps its own pace); "
+                                 "leave it out")
+        reference_samples(voice, 16_000)  # its length and silence are checked before Whisper runs
+        loaded = self.model_ref("speech", model if model not in (None, "") else self.preset.clone())
+        heard = None
+        if reference_text in (None, ""):
+            heard = self.speech_to_text(voice, stop=stop)
+            if not heard.text:
+                raise ValueError("voice recording holds no words Whisper could hear; give reference_text, the words it says")
+        settings = self._settings("speech", VoiceClone.__call__, given, siblings=(TextToSpeech.__call__,), model=loaded)
+        with self._guard("speaking"), self._use("text_to_speech_clone", loaded, VoiceClone.from_pretrained) as clone:
+            result = clone(text, voice=voice, reference_text=heard.text if heard else reference_text, stop=stop, **settings)
+        result.params.update(voice=voices.CLONED, reference_text_from="whisper" if heard else "given")
+        if heard is not None:
+            result.params["transcribe_model"] = heard.params["model"]
+        if language not in (None, ""):
+            result.params["language"] = checks.text("language", language, max_chars=32)
+        return self._finish(result)
+
+    def voices(self) -> list[str]:
+        """The names `text_to_speech(voice=)` takes: language codes, voice models, then each speaker of a multi-speaker model."""
+        from studio.tasks import voices
+
+        return voices.available(self)
 
     def speech_to_text(
         self,
@@ -151,6 +201,7 @@ class AudioTasks(StudioBase):
         pause: float | None = None,
         seed: int | None = None,
         model: str | None = None,
+        keep_voice: bool | None = None,
         stop=None,
     ):
         """`audio`'s speech said again in `language` (a voice of the preset), as an AudioResult.
@@ -159,11 +210,17 @@ class AudioTasks(StudioBase):
         language, Whisper transcribes; the text is kept if it is already in that
         language, else the text model translates it (`text_to_text`, mode translate).
         The recipe holds the transcript and the text spoken. `model`: the voice that speaks.
+        `keep_voice`: the speaker's own voice says it, cloned from the first 30 s of `audio`
+        (at least 5 s) by the preset's `[speech] clone` model (see `text_to_speech(voice=)`).
         `stop` (a threading.Event or a function returning True) raises Cancelled at the next token or stage.
         """
         from pipelines.speech import TextToSpeech, check_settings
         from pipelines.stopping import halt_if, stop_check
 
+        if keep_voice is not None and not isinstance(keep_voice, bool):
+            raise ValueError(f"keep_voice must be true or false, got {keep_voice!r}")
+        if keep_voice:
+            return self._translate_in_own_voice(audio, language, speaking_rate, pause, seed, model, stop)
         target, speaker = self._voice(language, model)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
         # The voice's settings are checked now, not after Whisper and the text model have run.
@@ -188,6 +245,42 @@ class AudioTasks(StudioBase):
             transcript=heard.text,
             transcribe_model=heard.params["model"],
         )
+        return spoken
+
+    def _translate_in_own_voice(self, audio, language, speaking_rate, pause, seed, model, stop):
+        """translate_speech with the speaker's voice, cloned from the first 30 s of `audio`."""
+        from pipelines.audio_io import load_audio
+        from pipelines.stopping import halt_if, stop_check
+        from pipelines.voice_clone import MAX_REFERENCE, MIN_REFERENCE
+
+        for name, value in (("speaking_rate", speaking_rate), ("pause", pause)):
+            if value is not None:
+                raise ValueError(f"{name} is not available with keep_voice (the cloned voice keeps its own pace); leave it out")
+        target = checks.text("language", language or next(iter(self.preset.voices()), "en"), max_chars=32)
+        seed = checks.seed(seed)
+        samples, rate = load_audio(audio)
+        if len(samples) < MIN_REFERENCE * rate:
+            raise ValueError(f"keep_voice needs at least {MIN_REFERENCE:g} s of speech to clone the voice from; "
+                             f"audio is {len(samples) / rate:.1f} s long")
+        reference = (rate, samples[: int(MAX_REFERENCE * rate)])
+        self.preset.clone()  # a preset without a clone model says so before Whisper runs
+        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
+        if not heard.text:
+            raise ValueError("audio holds no speech (it is silent); nothing to translate")
+        text, translator = heard.text, None
+        if target != "en" and heard.language != target:
+            text, translator = self._translate_text(text, target, seed)
+            if not text:
+                raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
+        halt_if(stop_check(stop), "speech translation")
+        # The transcript is the reference's words when it covers the whole reference in its own language.
+        whole = len(samples) == len(reference[1]) and target != "en"
+        spoken = self.text_to_speech(text, language=target, voice=reference, reference_text=heard.text if whole else None,
+                                     seed=seed, model=model, stop=stop)
+        if translator:
+            spoken.params["translate_model"] = translator
+        spoken.params.update(task="translate_speech", keep_voice=True, source_language=heard.language,
+                             transcript=heard.text, transcribe_model=heard.params["model"])
         return spoken
 
     def _voice(self, language: str | None, model: str | None = None) -> tuple[str, str]:

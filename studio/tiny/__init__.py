@@ -43,6 +43,8 @@ FAMILIES = {
     "whisper": "studio.tiny.whisper",
     "tts": "studio.tiny.tts",
     "tts-uroman": "studio.tiny.tts_uroman",
+    "tts_speakers": "studio.tiny.tts_speakers",  # VITS with several speakers (speaker_id)
+    "csm": "studio.tiny.csm",  # CSM: speech in the voice of a reference recording
     "musicgen": "studio.tiny.musicgen",
     "musicgen_melody": "studio.tiny.musicgen_melody",
     "upscaler": "studio.tiny.upscaler",

@@ -17,7 +17,8 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz" + "éèêëàâäùûüçôöîïÿæœ"
 _CHARACTERS = _LETTERS + "0123456789" + " '-.,?!:;\""
 
 
-def build(folder: Path) -> None:
+def build(folder: Path, **speakers) -> None:
+    """The voice; `speakers` (num_speakers=, speaker_embedding_size=) makes it a multi-speaker one."""
     torch.manual_seed(0)
     vocab = {token: i for i, token in enumerate([*_SPECIALS, *_CHARACTERS])}
     vocab_file = folder / "vocab.json"
@@ -49,6 +50,7 @@ def build(folder: Path) -> None:
         prior_encoder_num_wavenet_layers=1,
         posterior_encoder_num_wavenet_layers=1,
         sampling_rate=16_000,
+        **speakers,
     )
     model = VitsModel(config)
     # Random HiFi-GAN weights drive the final tanh into a clipped full-scale square

@@ -26,6 +26,13 @@ TEXTS = {
     "tab_a2a": ("Audio → Audio", "Audio à partir d'audio"),
     "aud_text": ("Text to read", "Texte à lire"),
     "aud_language": ("Language", "Langue"),
+    "aud_voice": ("Voice (empty: the language's voice)", "Voix (vide : celle de la langue)"),
+    "aud_clone": ("Clone a voice from a recording", "Cloner une voix à partir d'un enregistrement"),
+    "aud_clone_audio": ("Recording of the voice, 5 to 30 s (upload or record)",
+                        "Enregistrement de la voix, 5 à 30 s (fichier ou micro)"),
+    "aud_reference_text": ("What the recording says (empty: Whisper transcribes it)",
+                           "Ce que dit l'enregistrement (vide : Whisper le transcrit)"),
+    "aud_keep_voice": ("Keep the speaker's voice (cloned from the input)", "Garder la voix de l'orateur (clonée depuis l'entrée)"),
     "aud_speaking_rate": ("Speaking rate (1 = normal)", "Débit (1 = normal)"),
     "aud_pause": ("Pause between sentences (s)", "Pause entre les phrases (s)"),
     "aud_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
@@ -99,6 +106,10 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
             text = gr.Textbox(label=t("aud_text"), lines=5, placeholder="Bonjour ! Je lis ce texte à voix haute.")
             language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_language"),
                                    allow_custom_value=True)
+            voice = gr.Dropdown(["", *studio.voices()], value="", label=t("aud_voice"), allow_custom_value=True)
+            with gr.Accordion(t("aud_clone"), open=False):
+                voice_recording = gr.Audio(label=t("aud_clone_audio"), sources=["upload", "microphone"], type="filepath")
+                reference_text = gr.Textbox(label=t("aud_reference_text"), lines=2)
             run, stop = _controls("aud_speak")
             with gr.Accordion(t("aud_settings"), open=False):
                 speaking_rate = Slider(MIN_RATE, MAX_RATE, step=0.05, value=default(studio, "speech", call, "speaking_rate"),
@@ -114,18 +125,25 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(60)
-    def text_to_speech(text, language, speaking_rate, pause, seed, format, model=None, progress=gr.Progress(track_tqdm=True)):
+    def text_to_speech(text, language, speaking_rate, pause, seed, format, model=None, voice=None, voice_recording=None,
+                       reference_text=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the voice")
-        # The voices of the preset answer for their languages; another model only when one is picked.
-        chosen = None if model in studio.preset.voices().values() else client_model(model)
-        result = yield from waiting(lambda _stop: studio.text_to_speech(text, language=language, speaking_rate=speaking_rate,
-                                                                  pause=pause, seed=seed, model=chosen), 2)
+        # The voices of the preset answer for their languages; another model only when one is picked
+        # (a restored clone recipe names the clone model, which reads no text without its recording).
+        preset_models = [*studio.preset.voices().values(), studio.preset.sections.get("speech", {}).get("clone")]
+        chosen = None if model in preset_models else client_model(model)
+        if voice_recording:  # a recording clones its voice with the preset's clone model: its own pace, no model pick
+            speech = dict(voice=voice_recording, reference_text=reference_text or None)
+        else:
+            speech = dict(voice=voice or None, speaking_rate=speaking_rate, pause=pause, model=chosen)
+        result = yield from waiting(lambda stop: studio.text_to_speech(text, language=language, seed=seed, stop=stop,
+                                                                       **speech), 2)
         yield _saved(studio, result, format)
 
-    _stoppable(stop, run.click(text_to_speech, [text, language, speaking_rate, pause, seed, format, model], [audio, recipe],
-                               api_name="text_to_speech", **gpu))
-    inputs = {"text": text, "language": language, "speaking_rate": speaking_rate, "pause": pause, "seed": seed,
-              "model": model}
+    fields = [text, language, speaking_rate, pause, seed, format, model, voice, voice_recording, reference_text]
+    _stoppable(stop, run.click(text_to_speech, fields, [audio, recipe], api_name="text_to_speech", **gpu))
+    inputs = {"text": text, "language": language, "voice": voice, "reference_text": reference_text,
+              "speaking_rate": speaking_rate, "pause": pause, "seed": seed, "model": model}
     return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
 
 
@@ -237,6 +255,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             with gr.Group(visible=False) as translating:
                 language = gr.Dropdown(languages, value=languages[0] if languages else None, label=t("aud_target_language"),
                                        allow_custom_value=True)
+                keep_voice = gr.Checkbox(value=False, label=t("aud_keep_voice"))
             run, stop = _controls("aud_run")
             duration, guidance, temperature, top_k, seed, format, model = _music_settings(studio, TextToMusic.continue_audio)
             gr.Examples([[examples.melody(), "continue", "add soft drums and a bass line"]], inputs=[audio, mode, prompt])
@@ -251,10 +270,11 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
     @guard
     @gpu_task(180)
     def audio_to_audio(audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format,
-                       model=None, progress=gr.Progress(track_tqdm=True)):
+                       model=None, keep_voice=False, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
         if mode == "translate":
-            output = yield from waiting(lambda stop: studio.translate_speech(audio, language=language, seed=seed, stop=stop), 3)
+            output = yield from waiting(lambda stop: studio.translate_speech(audio, language=language, seed=seed,
+                                                                             keep_voice=bool(keep_voice), stop=stop), 3)
             path, params = _saved(studio, output, format)
             yield path, f"{params['transcript']}\n→ {params['text']}", params
             return
@@ -274,8 +294,10 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
         yield path, "", params
 
     mode.change(show, mode, [continuing, translating], queue=False, api_visibility="private")
-    inputs = [audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format, model]
+    inputs = [audio, mode, prompt, duration, keep_prompt, language, guidance, temperature, top_k, seed, format, model,
+              keep_voice]
     _stoppable(stop, run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu))
     named = {"audio": audio, "prompt": prompt, "duration": duration, "keep_prompt": keep_prompt, "language": language,
+             "keep_voice": keep_voice,
              "guidance": guidance, "temperature": temperature, "top_k": top_k, "seed": seed}
     return TabParts("audio_to_audio", ("continue_music", "translate_speech"), named, {"audio": result})
