@@ -292,7 +292,20 @@ def test_the_schema_gives_each_choice_its_type_and_the_handler_takes_it(http, cl
 
 
 def test_messages_name_no_server_folder(http):
-    message = error_of(call(http, "text_to_speech", ["漢字漢字", "en", 1.0, 0.2, 1, "wav", None]))
+    message = error_of(call(http, "text_to_speech", ["漢字漢字", "en", 1.0, 0.2, 1, "wav", None, None, None, None]))
     assert "voice can read" in message and "/" not in message, message
-    message = error_of(call(http, "text_to_speech", ["hello", "en", 1.0, 0.2, 1, "wav"]))  # one value short
-    assert "7 values" in message and "model is missing" in message and "object at" not in message, message
+    message = error_of(call(http, "text_to_speech", ["hello", "en", 1.0, 0.2, 1, "wav", None, None, None]))  # one short
+    assert "10 values" in message and "reference_text is missing" in message and "object at" not in message, message
+
+
+def test_the_voice_field_reads_no_server_file_and_answers_alike_whether_it_exists(server, http, tmp_path):
+    secret = tmp_path / "secret.wav"
+    sf.write(secret, (0.1 * np.random.default_rng(3).standard_normal(16_000 * 8)).astype(np.float32), 16_000)
+    before = outputs(server)
+    messages = set()
+    for named in [str(secret), str(tmp_path / "missing.wav"), "/etc/passwd", "README.md", "../README.md", "app.py"]:
+        message = error_of(call(http, "text_to_speech", ["hello", "en", 1.0, 0.2, 1, "wav", None, named, None, None]))
+        assert "is not a voice of this studio" in message, (named, message)
+        messages.add(message.replace(repr(named[:80]), "NAMED"))
+    assert len(messages) == 1, messages  # the same answer whatever the name points at
+    assert outputs(server) == before

@@ -135,7 +135,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
         if voice_recording:  # a recording clones its voice with the preset's clone model: its own pace, no model pick
             speech = dict(voice=voice_recording, reference_text=reference_text or None)
         else:
-            speech = dict(voice=voice or None, speaking_rate=speaking_rate, pause=pause, model=chosen)
+            speech = dict(voice=voice_name(studio, voice), speaking_rate=speaking_rate, pause=pause, model=chosen)
         result = yield from waiting(lambda stop: studio.text_to_speech(text, language=language, seed=seed, stop=stop,
                                                                        **speech), 2)
         yield _saved(studio, result, format)
@@ -145,6 +145,21 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
     inputs = {"text": text, "language": language, "voice": voice, "reference_text": reference_text,
               "speaking_rate": speaking_rate, "pause": pause, "seed": seed, "model": model}
     return TabParts("text_to_speech", ("text_to_speech",), inputs, {"audio": audio})
+
+
+def voice_name(studio, voice) -> str | None:
+    """The Voice field's value, which must name a voice: `Studio.text_to_speech` also takes a file
+    to clone for `voice`, and a client may type any text there. A voice of the list, or a speaker
+    ("<a voice of the list>#3", or "3" alone) passes; anything else gets one message, whatever it
+    names on this server, so the field reads no file and tells nothing of which exist."""
+    if voice in (None, ""):
+        return None
+    names = studio.voices()
+    head, hash_mark, index = str(voice).rpartition("#")
+    if voice in names or str(voice).isdigit() or (hash_mark and index.isdigit() and head in names):
+        return voice
+    raise ValueError(f"voice {str(voice)[:80]!r} is not a voice of this studio; choose one of: {', '.join(names[:12])} "
+                     "(to clone a voice, give its recording in the recording field)")
 
 
 def speech_to_text_tab(studio, gpu: dict) -> TabParts:
