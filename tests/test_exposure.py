@@ -91,12 +91,14 @@ def test_the_studio_loads_models_only_through_the_pipelines_wrappers():
 def test_no_remote_code_and_no_pickle_loading_anywhere():
     remote = re.compile(r"trust_remote_code\W{0,3}\s*[=:]\s*True")
     pickled = re.compile(r"\btorch\.load\(|\bpickle\.loads?\(|weights_only\s*=\s*False|from_single_file\(")
-    single_file = ROOT / "pipelines" / "single_file.py"  # the one from_single_file, for .safetensors only
-    assert 'if Path(path).suffix != ".safetensors"' in single_file.read_text()
+    # the from_single_file calls (checkpoints, ControlNets), each behind a refusal of anything but .safetensors
+    single_files = [ROOT / "pipelines" / "single_file.py", ROOT / "pipelines" / "controlnet_file.py"]
+    for path in single_files:
+        assert re.search(r'if Path\(path\)\.suffix(\.lower\(\))? != "\.safetensors"', path.read_text()), path
     for path in [*sources("pipelines", "studio", "bench", "tests"), ROOT / "app.py"]:
         text = path.read_text()
         assert not remote.search(text), path
-        if (path.is_relative_to(ROOT / "pipelines") or path.is_relative_to(ROOT / "studio")) and path != single_file:
+        if (path.is_relative_to(ROOT / "pipelines") or path.is_relative_to(ROOT / "studio")) and path not in single_files:
             assert not pickled.search(text), path
     assert SAFE_LOAD == {"use_safetensors": True}
 

@@ -207,7 +207,7 @@ def test_audio_whose_header_lies_or_is_cut_or_has_too_many_channels_is_refused(h
         (tmp_path / name).write_bytes(content)
         for api, request in [("speech_to_text", [upload(http, tmp_path / name), "transcribe", "auto", True, 8, False, False, None]),
                              ("audio_to_audio", [upload(http, tmp_path / name), "continue", "", 2, True, "en", 3, 1,
-                                                 250, 1, "wav", None])]:
+                                                 250, 1, "wav", None, False])]:
             message = error_of(call(http, api, request))
             assert expected in message and name in message and str(tmp_path) not in message, (api, name, message)
     (tmp_path / "streamed.wav").write_bytes(whole[:data + 4] + struct.pack("<I", 0xFFFFFFFF) + whole[data + 8:])
