@@ -215,7 +215,6 @@ class AudioTasks(StudioBase):
         `stop` (a threading.Event or a function returning True) raises Cancelled at the next token or stage.
         """
         from pipelines.speech import TextToSpeech, check_settings
-        from pipelines.stopping import halt_if, stop_check
 
         if keep_voice is not None and not isinstance(keep_voice, bool):
             raise ValueError(f"keep_voice must be true or false, got {keep_voice!r}")
@@ -227,15 +226,7 @@ class AudioTasks(StudioBase):
         voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause), model=speaker)
         defaults = inspect.signature(TextToSpeech.__call__).parameters
         check_settings(*(voice.get(name, defaults[name].default) for name in ("speaking_rate", "pause")))
-        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
-        if not heard.text:
-            raise ValueError("audio holds no speech (it is silent); nothing to translate")
-        text, translator = heard.text, None
-        if target != "en" and heard.language != target:
-            text, translator = self._translate_text(text, target, seed)
-            if not text:
-                raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
-        halt_if(stop_check(stop), "speech translation")
+        heard, text, translator = self._heard_in(audio, target, seed, stop)
         spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed, model=model)
         if translator:
             spoken.params["translate_model"] = translator
@@ -247,10 +238,28 @@ class AudioTasks(StudioBase):
         )
         return spoken
 
+    def _heard_in(self, audio, target: str, seed: int, stop):
+        """(Whisper's transcript of `audio`, its text in `target`, the text model that translated it or None).
+
+        Into English Whisper translates itself; into another language its transcript is kept
+        when already in that language, else the text model translates it.
+        """
+        from pipelines.stopping import halt_if, stop_check
+
+        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
+        if not heard.text:
+            raise ValueError("audio holds no speech (it is silent); nothing to translate")
+        text, translator = heard.text, None
+        if target != "en" and heard.language != target:
+            text, translator = self._translate_text(text, target, seed)
+            if not text:
+                raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
+        halt_if(stop_check(stop), "speech translation")
+        return heard, text, translator
+
     def _translate_in_own_voice(self, audio, language, speaking_rate, pause, seed, model, stop):
         """translate_speech with the speaker's voice, cloned from the first 30 s of `audio`."""
         from pipelines.audio_io import load_audio
-        from pipelines.stopping import halt_if, stop_check
         from pipelines.voice_clone import MAX_REFERENCE, MIN_REFERENCE
 
         for name, value in (("speaking_rate", speaking_rate), ("pause", pause)):
@@ -264,15 +273,7 @@ class AudioTasks(StudioBase):
                              f"audio is {len(samples) / rate:.1f} s long")
         reference = (rate, samples[: int(MAX_REFERENCE * rate)])
         self.preset.clone()  # a preset without a clone model says so before Whisper runs
-        heard = self.speech_to_text(audio, task="translate" if target == "en" else "transcribe", stop=stop)
-        if not heard.text:
-            raise ValueError("audio holds no speech (it is silent); nothing to translate")
-        text, translator = heard.text, None
-        if target != "en" and heard.language != target:
-            text, translator = self._translate_text(text, target, seed)
-            if not text:
-                raise ValueError(f"the text model's translation into {target!r} came out empty; try another seed")
-        halt_if(stop_check(stop), "speech translation")
+        heard, text, translator = self._heard_in(audio, target, seed, stop)
         # The transcript is the reference's words when it covers the whole reference in its own language.
         whole = len(samples) == len(reference[1]) and target != "en"
         spoken = self.text_to_speech(text, language=target, voice=reference, reference_text=heard.text if whole else None,
