@@ -273,7 +273,7 @@ class AudioTasks(StudioBase):
                              f"audio is {len(samples) / rate:.1f} s long")
         reference = (rate, samples[: int(MAX_REFERENCE * rate)])
         self.preset.clone()  # a preset without a clone model says so before Whisper runs
-        heard, text, translator = self._heard_in(audio, target, seed, stop)
+        heard, text, translator = self._heard_in((rate, samples), target, seed, stop)  # decoded once, above
         # The transcript is the reference's words when it covers the whole reference in its own language.
         whole = len(samples) == len(reference[1]) and target != "en"
         spoken = self.text_to_speech(text, language=target, voice=reference, reference_text=heard.text if whole else None,

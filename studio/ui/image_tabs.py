@@ -10,7 +10,7 @@ from studio.ui.fields import Image, Number, Slider, default, follow_model
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, lora_choice, lora_chooser, model_dropdown
 from studio.ui.parts import TabParts
-from studio.ui.streaming import StepStrip, run_with_steps, waiting
+from studio.ui.streaming import stream_images, waiting
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -101,15 +101,8 @@ def _stream(studio, operation, *args, **settings):
     """Run one image operation, yielding step previews, then the saved images and recipe."""
     settings["width"] = settings["width"] or None
     settings["height"] = settings["height"] or None
-    with StepStrip() as strip:
-        for kind, value in run_with_steps(lambda on_step: operation(*args, callback=on_step, **settings)):
-            if kind == "step":
-                # An update after every step, preview or not: gradio can close this generator only
-                # between two yields, and closing it is what stops the worker (cancel, Stop, a tab closed).
-                yield gr.skip(), gr.skip() if value[2] is None else strip.add(value[2]), gr.skip()
-            elif kind == "done":
-                paths = studio.save(value)
-                yield [str(p) for p in paths], strip.paths, value.params
+    yield from stream_images(lambda on_step: operation(*args, callback=on_step, **settings), 3,
+                             lambda value, frames: ([str(p) for p in studio.save(value)], frames, value.params))
 
 
 def _outputs():

@@ -16,7 +16,7 @@ from studio.ui.fields import Image, Number, Radio, Slider, default
 from studio.ui.i18n import t
 from studio.ui.image_tabs import _outputs, _reuse_seed, _settings
 from studio.ui.parts import TabParts
-from studio.ui.streaming import StepStrip, run_with_steps
+from studio.ui.streaming import stream_images
 from studio.ui.zerogpu import gpu_task
 
 TEXTS = {
@@ -58,13 +58,11 @@ def _background(editor):
 
 def _stream(studio, operation, *args, **settings):
     """Run one operation, yielding step previews, then the images, the mask used and the recipe."""
-    with StepStrip() as strip:
-        for kind, value in run_with_steps(lambda on_step: operation(*args, callback=on_step, **settings)):
-            if kind == "step":  # after every step: closing the generator (Stop) stops the worker
-                yield gr.skip(), gr.skip() if value[2] is None else strip.add(value[2]), gr.skip(), gr.skip()
-            elif kind == "done":
-                paths = [str(p) for p in studio.save(value)]
-                yield paths[: len(value.images)], strip.paths, value.params, value.mask
+    def finish(value, frames):
+        paths = [str(p) for p in studio.save(value)]
+        return paths[: len(value.images)], frames, value.params, value.mask
+
+    yield from stream_images(lambda on_step: operation(*args, callback=on_step, **settings), 4, finish)
 
 
 def inpaint_section(studio, gpu: dict) -> list[TabParts]:

@@ -96,3 +96,17 @@ class StepStrip:
 
     def __exit__(self, *_) -> None:
         self._folder.cleanup()
+
+
+def stream_images(run: Callable[[Callable], Any], outputs: int, finish: Callable[[Any, list[str]], tuple]):
+    """An image tab's updates: after every step the strip (second output) and nothing else, then
+    `finish(result, strip_paths)`. An update comes after every step, preview or not: gradio can
+    close the handler only between two yields, and closing it stops the worker (Stop, a tab closed)."""
+    import gradio as gr
+
+    with StepStrip() as strip:
+        for kind, value in run_with_steps(run):
+            if kind == "step":
+                yield gr.skip(), gr.skip() if value[2] is None else strip.add(value[2]), *(gr.skip() for _ in range(outputs - 2))
+            elif kind == "done":
+                yield finish(value, strip.paths)
