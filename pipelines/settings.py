@@ -136,6 +136,10 @@ class Settings:
         """The same settings, some with another help text (`width=("...", "...")`)."""
         return Settings(*(s.but(help=helps[s.name]) if s.name in helps else s for s in self))
 
+    def but_defaults(self, defaults: dict[str, Any]) -> Settings:
+        """The same settings, those named in `defaults` defaulting to its value (a preset's)."""
+        return Settings(*(s.but(default=defaults[s.name]) if s.name in defaults else s for s in self))
+
     def names(self) -> list[str]:
         return list(self._by_name)
 

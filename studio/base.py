@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines.devices import check_device, check_dtype
 from pipelines.errors import OutOfMemory
-from studio import outputs
+from studio import operations, outputs
 from studio.library import presets
 from studio.library.cache import Key, ModelManager, parse_budget
 from studio.library.catalog import Choice, ModelLibrary
@@ -123,20 +123,32 @@ class StudioBase:
                 raise
             raise ModelLoadError(str(error).replace(choice.load, choice.name)) from error.__cause__
 
-    def _settings(self, section: str, call: Callable, given: dict[str, Any], siblings: tuple[Callable, ...] = (),
-                  model: str | None = None) -> dict[str, Any]:
-        """The keywords for `call`: the preset's defaults for `section`, then the running model's, then the caller's.
+    def settings(self, operation: str, model: str | None = None):
+        """The settings `operation` takes (`pipelines.settings.Settings`), each default the one it runs with here:
+        the preset's `[section.defaults]`, then `model`'s own (`[section.model_defaults."name"]`), then the declaration's.
 
-        None means "not given" so the preset, then the wrapper's signature, decides.
-        `siblings` are the other calls sharing the section's defaults table.
-        `model`: what runs, as `model_ref` returned it; its `[section.model_defaults."name"]` apply.
+        What the UI, the CLI and the API docs show: ranges, choices, help, defaults.
         """
-        accepted = set(inspect.signature(call).parameters) - {"self"}
-        known = set(accepted).union(*(set(inspect.signature(s).parameters) for s in siblings)) - {"self"}
-        self.preset.check_defaults(section, known)
-        settings = {k: v for k, v in self.preset.defaults(section).items() if k in accepted}
-        settings.update({k: v for k, v in self.model_defaults(section, model).items() if k in accepted})
-        settings.update({k: v for k, v in given.items() if v is not None})
+        op = operations.get(operation)
+        chosen = {**self.preset.defaults(op.section), **self.model_defaults(op.section, self.model_ref(op.section, model))}
+        return op.settings().but_defaults(chosen)
+
+    def _settings(self, operation: str, given: dict[str, Any], *, model: str | None = None,
+                  call: Callable | None = None) -> dict[str, Any]:
+        """The keywords for `operation`'s wrapper call: the preset's defaults, then the running model's, then `given`'s.
+
+        `given`: the caller's values by name (a facade method's `locals()`); None means "not given",
+        so the preset, then the declaration, decides. Only the call's keyword-only parameters are taken.
+        `model`: what runs, as `model_ref` returned it. `call`: another wrapper method sharing the section.
+        """
+        op = operations.get(operation)
+        call = call or op.wrapper_call()
+        accepted = {name for name, parameter in inspect.signature(call).parameters.items()
+                    if parameter.kind is parameter.KEYWORD_ONLY}
+        self.preset.check_defaults(op.section, operations.keywords(op.section))
+        settings = {k: v for k, v in self.preset.defaults(op.section).items() if k in accepted}
+        settings.update({k: v for k, v in self.model_defaults(op.section, model).items() if k in accepted})
+        settings.update({k: v for k, v in given.items() if v is not None and k in accepted})
         return settings
 
     def model_defaults(self, section: str, model: str | None) -> dict[str, Any]:

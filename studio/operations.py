@@ -32,6 +32,8 @@ class Operation:
     cli: bool = True  # a `studio` verb
     batch: bool = True  # a task of batch files
     old_names: tuple[str, ...] = ()  # names still accepted for one release
+    also: tuple[str, ...] = ()  # "module:Class.method" of other wrapper calls sharing its settings and section
+
 
     @property
     def verb(self) -> str:
@@ -49,6 +51,24 @@ class Operation:
     def wrapper_call(self):
         """The wrapper method this operation runs."""
         return getattr(self.wrapper_class(), self.call)
+
+    def calls(self) -> list:
+        """Every wrapper method it may run: its own, then those of `also`."""
+        found = [self.wrapper_call()] if self.wrapper and self.call else []
+        for path in self.also:
+            module, _, dotted = path.partition(":")
+            owner, _, method = dotted.partition(".")
+            found.append(getattr(getattr(importlib.import_module(module), owner), method))
+        return found
+
+    def settings(self):
+        """The settings its wrapper calls declare (`pipelines.settings`), its own first."""
+        from pipelines.settings import Settings, settings_of
+
+        declared = Settings()
+        for call in self.calls():
+            declared = declared + settings_of(call)
+        return declared
 
 
 _T, _IMG, _INPAINT, _UP = "pipelines.text:LanguageModel", "pipelines.image:TextToImage", "pipelines.inpaint:Inpaint", "pipelines.upscale:Upscaler"
@@ -69,7 +89,8 @@ TABLE = (
     Operation("upscale", "upscale", _UP, result="ImageResult", tab="image_to_image", api_name="upscale"),
     Operation("vae_latents", "image", _IMG, "", "LatentView", "image_to_image", "vae_latents", gpu_seconds=30,
               cli=False, batch=False),
-    Operation("text_to_speech", "speech", _TTS, result="AudioResult", tab="text_to_speech", api_name="text_to_speech"),
+    Operation("text_to_speech", "speech", _TTS, result="AudioResult", tab="text_to_speech", api_name="text_to_speech",
+              also=("pipelines.voice_clone:VoiceClone.__call__",)),
     Operation("speech_to_text", "transcribe", _STT, result="Transcript", tab="speech_to_text",
               api_name="speech_to_text", gpu_seconds=180),
     Operation("text_to_music", "music", _MUSIC, result="AudioResult", tab="text_to_music", api_name="text_to_music",
@@ -106,6 +127,14 @@ def get(name: str) -> Operation:
         if name in op.old_names:
             return op
     raise ValueError(f"unknown operation {name!r}; choose one of: {', '.join(OPERATIONS)}")
+
+
+def keywords(section: str) -> set[str]:
+    """Every keyword the wrapper calls of `section`'s operations take: what its preset defaults may set."""
+    import inspect
+
+    return {name for op in TABLE if op.section == section for call in op.calls()
+            for name, parameter in inspect.signature(call).parameters.items() if parameter.kind is parameter.KEYWORD_ONLY}
 
 
 def endpoint_modes(api_name: str) -> dict[str, Operation]:

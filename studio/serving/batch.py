@@ -282,11 +282,11 @@ def _run_unit(studio, unit: list[Job]):
 
 
 def _text_to_image_many(studio, unit: list[Job]):
-    from pipelines.image import ImageToImage, TextToImage
+    from pipelines.image import TextToImage
 
     settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed", "model")}
     model = studio.model_ref("image", unit[0].kwargs.get("model"))
-    settings = studio._settings("image", TextToImage.__call__, settings, siblings=(ImageToImage.__call__,), model=model)
+    settings = studio._settings("text_to_image", settings, model=model)
     settings = {k: v for k, v in settings.items() if k not in ("preview_every", "callback", "batch_size")}
     from studio.library import networks
 

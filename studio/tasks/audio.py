@@ -43,7 +43,6 @@ class AudioTasks(StudioBase):
         `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
         """
         from pipelines.speech import TextToSpeech
-        from pipelines.voice_clone import VoiceClone
         from studio.tasks import voices
 
         if voices.is_recording(self, voice):
@@ -53,7 +52,7 @@ class AudioTasks(StudioBase):
             raise ValueError("reference_text is the words of a recording to clone; give that recording as voice, or leave it out")
         chosen = voices.resolve(self, voice, language, model)
         given = dict(speaking_rate=speaking_rate, pause=pause, seed=seed, speaker=chosen.speaker)
-        settings = self._settings("speech", TextToSpeech.__call__, given, siblings=(VoiceClone.__call__,), model=chosen.model)
+        settings = self._settings("text_to_speech", given, model=chosen.model)
         with self._guard("speaking"), self._use("text_to_speech", chosen.model, TextToSpeech.from_pretrained) as speaker:
             result = speaker(text, **settings)
         result.params.update(language=chosen.language, voice=chosen.name)
@@ -61,7 +60,6 @@ class AudioTasks(StudioBase):
 
     def _cloned_speech(self, text, voice, reference_text, language, model, stop, given: dict):
         """`text` said by the preset's clone model in the voice of the recording `voice`."""
-        from pipelines.speech import TextToSpeech
         from pipelines.voice_clone import VoiceClone, reference_samples
         from studio.tasks import voices
 
@@ -76,7 +74,7 @@ class AudioTasks(StudioBase):
             heard = self.speech_to_text(voice, stop=stop)
             if not heard.text:
                 raise ValueError("voice recording holds no words Whisper could hear; give reference_text, the words it says")
-        settings = self._settings("speech", VoiceClone.__call__, given, siblings=(TextToSpeech.__call__,), model=loaded)
+        settings = self._settings("text_to_speech", given, model=loaded, call=VoiceClone.__call__)
         with self._guard("speaking"), self._use("text_to_speech_clone", loaded, VoiceClone.from_pretrained) as clone:
             result = clone(text, voice=voice, reference_text=heard.text if heard else reference_text, stop=stop, **settings)
         result.params.update(voice=voices.CLONED, reference_text_from="whisper" if heard else "given")
@@ -119,7 +117,7 @@ class AudioTasks(StudioBase):
 
         given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size, vad=vad)
         loaded = self.model_ref("transcribe", model)
-        settings = self._settings("transcribe", SpeechToText.__call__, given, model=loaded)
+        settings = self._settings("speech_to_text", given, model=loaded)
         with self._guard("transcribing"), self._use("speech_to_text", loaded, SpeechToText.from_pretrained) as whisper:
             return self._finish(whisper(audio, stop=stop, **settings))
 
@@ -149,7 +147,7 @@ class AudioTasks(StudioBase):
         given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
         # MusicGen Melody shares [music.defaults]; a [music.model_defaults] table may name it too.
         loaded = self.model_ref("melody" if melody is not None else "music", model)
-        settings = self._settings("music", TextToMusic.__call__, given, siblings=(TextToMusic.continue_audio,), model=loaded)
+        settings = self._settings("text_to_music", given, model=loaded)
         if melody is not None:
             from pipelines.melody import MelodyToMusic
 
@@ -188,7 +186,7 @@ class AudioTasks(StudioBase):
             keep_prompt=keep_prompt,
         )
         loaded = self.model_ref("music", model)
-        settings = self._settings("music", TextToMusic.continue_audio, given, siblings=(TextToMusic.__call__,), model=loaded)
+        settings = self._settings("continue_music", given, model=loaded)
         with self._guard("continuing music"), self._use("text_to_music", loaded, TextToMusic.from_pretrained) as music:
             return self._finish(music.continue_audio(audio, prompt, stop=stop, **settings))
 
@@ -223,7 +221,7 @@ class AudioTasks(StudioBase):
         target, speaker = self._voice(language, model)
         seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
         # The voice's settings are checked now, not after Whisper and the text model have run.
-        voice = self._settings("speech", TextToSpeech.__call__, dict(speaking_rate=speaking_rate, pause=pause), model=speaker)
+        voice = self._settings("text_to_speech", dict(speaking_rate=speaking_rate, pause=pause), model=speaker)
         defaults = inspect.signature(TextToSpeech.__call__).parameters
         check_settings(*(voice.get(name, defaults[name].default) for name in ("speaking_rate", "pause")))
         heard, text, translator = self._heard_in(audio, target, seed, stop)

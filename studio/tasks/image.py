@@ -40,13 +40,13 @@ class ImageTasks(StudioBase):
         `loras`: LoRAs of `list_models("lora")` for this request only: "name:0.8, other" or {"name": 0.8};
         the prompt's `<lora:name:0.8>` tags add to them. Embeddings apply where the prompt names them.
         """
-        from pipelines.image import ImageToImage, TextToImage
+        from pipelines.image import TextToImage
 
         given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
                      seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, hires=hires,
                      control=control, callback=callback)
         loaded = self.model_ref("image", model)
-        settings = self._settings("image", TextToImage.__call__, given, siblings=(ImageToImage.__call__,), model=loaded)
+        settings = self._settings("text_to_image", given, model=loaded)
         settings.pop("upscale_image", None)
         settings["load_control"] = self._control_loader
         if isinstance(hires, dict) and str(hires.get("upscaler", "")).lower() == "upscaler":
@@ -84,13 +84,13 @@ class ImageTasks(StudioBase):
         `model`, `loras`: as for `text_to_image`.
         `control`: ControlNet guidance, as for `text_to_image`.
         """
-        from pipelines.image import ImageToImage, TextToImage
+        from pipelines.image import TextToImage
 
         given = dict(negative_prompt=negative_prompt, strength=strength, steps=steps, guidance=guidance, width=width,
                      height=height, seed=seed, batch_size=batch_size, scheduler=scheduler,
                      preview_every=preview_every, control=control, callback=callback)
         model = self.model_ref("image", model)
-        settings = self._settings("image", ImageToImage.__call__, given, siblings=(TextToImage.__call__,), model=model)
+        settings = self._settings("image_to_image", given, model=model)
         settings["load_control"] = self._control_loader
         parent_key = self._key("text_to_image", model)
         parent = (parent_key, lambda: self._load(model, lambda: TextToImage.from_pretrained(model, device=self.device,
@@ -132,7 +132,7 @@ class ImageTasks(StudioBase):
         from pipelines.upscale import Upscaler
 
         loaded = self.model_ref("upscale")
-        settings = self._settings("upscale", Upscaler.__call__, {}, model=loaded)
+        settings = self._settings("upscale", {}, model=loaded)
         settings.pop("scale", None)
         with self._use("upscale", loaded, Upscaler.from_pretrained) as upscaler:
             return upscaler(image, **settings).images[0]
@@ -142,7 +142,7 @@ class ImageTasks(StudioBase):
         from pipelines.upscale import Upscaler
 
         loaded = self.model_ref("upscale", model)
-        settings = self._settings("upscale", Upscaler.__call__, dict(scale=scale, tile=tile), model=loaded)
+        settings = self._settings("upscale", dict(scale=scale, tile=tile), model=loaded)
         with self._guard("upscaling"), self._use("upscale", loaded, Upscaler.from_pretrained) as upscaler:
             return self._finish(upscaler(image, **settings))
 

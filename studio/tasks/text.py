@@ -9,8 +9,6 @@ from contextlib import contextmanager
 
 from studio.base import StudioBase
 
-SIBLINGS = ("chat", "text_to_text", "next_token")
-
 
 class TextTasks(StudioBase):
     def chat(
@@ -127,11 +125,7 @@ class TextTasks(StudioBase):
 
     def _text_settings(self, operation: str, given: dict, model: str | None = None):
         """`_settings` for one of the language model's operations on `model`; they share [text.defaults]."""
-        from pipelines.text import LanguageModel
-
-        call = getattr(LanguageModel, operation)
-        siblings = tuple(getattr(LanguageModel, name) for name in SIBLINGS if name != operation)
-        return self._settings("text", call, given, siblings=siblings, model=self.model_ref("text", model))
+        return self._settings(operation, given, model=self.model_ref("text", model))
 
     @contextmanager
     def _language_model(self, doing: str, model: str | None = None):

@@ -12,6 +12,7 @@ import gradio as gr
 from studio.ui import (
     audio_tabs,
     examples,
+    fields,
     header,
     history,
     image_extras,
@@ -67,6 +68,6 @@ def head() -> str:
 
 def labels() -> gr.I18n:
     """The English and French labels of every tab, for `launch(i18n=...)`."""
-    return translations(header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS,
+    return translations(fields.texts(), header.TEXTS, text_tabs.TEXTS, image_tabs.TEXTS, image_tools.TEXTS, inpaint_tab.TEXTS,
                         image_extras.TEXTS, audio_tabs.TEXTS, history.TEXTS, model_picker.TEXTS,
                         send_to.TEXTS, xy_fields.TEXTS)

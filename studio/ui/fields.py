@@ -1,20 +1,105 @@
-"""Input components whose defaults come from the studio, not from the UI.
+"""Input components built from the settings' declarations, their defaults from the studio.
 
-A setting's default is the preset's override, else the wrapper's signature: the
-UI reads them here, so it never states a default of its own.
+`widget(studio.settings(operation)[name])` is a setting's input: its range or
+choices, its help as the label, its default the preset's (else the
+declaration's); the UI states none of them itself. `spread` lets an event
+handler take the settings by name without writing each one out.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
+from studio import operations
+from studio.ui.i18n import t
 
-def default(studio, section: str, call: Callable, name: str, fallback: Any = None) -> Any:
-    """The value `name` takes when a caller leaves it out: preset, then signature."""
+
+def widget(setting, **overrides) -> gr.components.Component:
+    """The input for one declared setting (`Studio.settings(operation)[name]`): its range or choices,
+    its default and its help as the label. `overrides` are the component's own keywords (a scale,
+    `radio=True` for radio buttons instead of a dropdown, a value where the default is None)."""
+    radio = overrides.pop("radio", False)
+    options = {"label": t(label_key(setting)), "value": setting.default, **overrides}
+    if setting.choices is not None:
+        choices = setting.labelled_choices()
+        if radio:
+            return Radio([value for _, value in choices], **options)
+        return gr.Dropdown(choices, **options)
+    if setting.type is bool:
+        return gr.Checkbox(**options)
+    if setting.type is str:
+        return gr.Textbox(**options)
+    if setting.low is None or setting.high is None or setting.high - setting.low > 10**6:
+        return Number(precision=0 if setting.type is int else None, **options)
+    step = setting.step or (setting.multiple_of if setting.type is int else (setting.high - setting.low) / 100)
+    low = setting.low + step if setting.low_open else setting.low
+    return Slider(low, setting.high, step=step, **options)
+
+
+def widgets(settings, names, **overrides) -> dict[str, gr.components.Component]:
+    """`widget` for each of `names` (in order), by name; `overrides[name]` are one widget's keywords."""
+    return {name: widget(settings[name], **overrides.get(name, {})) for name in names}
+
+
+def label_key(setting) -> str:
+    """The i18n key of a setting's label: its name and a digest of its text (help differs per operation)."""
+    digest = hashlib.sha1(setting.help[0].encode()).hexdigest()[:8]
+    return f"setting_{setting.name}_{digest}"
+
+
+def texts() -> dict[str, tuple[str, str]]:
+    """The labels of every declared setting of every operation, for `translations`."""
+    return {label_key(setting): setting.help for op in operations.TABLE for setting in op.settings() if setting.help[0]}
+
+
+def spread(names: Sequence[str], into: str = "settings"):
+    """Decorator for event handlers: the handler's parameter `into` becomes the parameters `names`.
+
+    gradio and API clients see one parameter per setting (the endpoint's parameter names, in the
+    order of its inputs); the body gets them together as the dict `into`, to pass on as keywords:
+
+        @spread(["steps", "guidance"])
+        def run(prompt, settings, model=None, progress=gr.Progress()):
+            return studio.text_to_image(prompt, model=model, **settings)
+    """
+    names = list(names)
+
+    def decorate(body):
+        declared = inspect.signature(body)
+        parameters = []
+        for name, parameter in declared.parameters.items():
+            if name == into:
+                parameters.extend(inspect.Parameter(n, parameter.POSITIONAL_OR_KEYWORD) for n in names)
+            else:
+                parameters.append(parameter)
+        shown = declared.replace(parameters=parameters)
+
+        def gather(args, kwargs) -> dict:
+            bound = shown.bind(*args, **kwargs)
+            values = {n: bound.arguments.pop(n) for n in names if n in bound.arguments}
+            return {**bound.arguments, into: values}
+
+        if inspect.isgeneratorfunction(body):
+            def run(*args, **kwargs):
+                return (yield from body(**gather(args, kwargs)))
+        else:
+            def run(*args, **kwargs):
+                return body(**gather(args, kwargs))
+        run = functools.wraps(body)(run)
+        run.__signature__ = shown
+        return run
+
+    return decorate
+
+
+def default(studio, section: str, call, name: str, fallback: Any = None) -> Any:
+    """Transitional, for settings not yet declared: the preset's value, else the signature's."""
     preset = studio.preset.defaults(section)
     if name in preset:
         return preset[name]
@@ -24,19 +109,20 @@ def default(studio, section: str, call: Callable, name: str, fallback: Any = Non
     return parameter.default
 
 
-def follow_model(studio, section: str, call: Callable, model: gr.Dropdown, fields: dict[str, gr.components.Component]) -> None:
+def follow_model(studio, operation: str, model: gr.Dropdown, fields: dict[str, gr.components.Component]) -> None:
     """When the user picks a model, `fields` (name -> component) show what it runs with: its own
-    preset defaults (`[section.model_defaults."name"]`), else the section's, else the signature's.
+    preset defaults (`[section.model_defaults."name"]`), else the section's, else the declaration's.
 
     `.input`, not `.change`: History's restore sets the model and its settings together, and
     the restored settings stay.
     """
     def show(name):
         try:
-            own = studio.model_defaults(section, studio.model_ref(section, name))
+            settings = studio.settings(operation, name)
         except ValueError:  # a name still being typed; the operation says what is wrong with it
             return [gr.skip() for _ in fields]
-        return [gr.update(value=own[key] if key in own else default(studio, section, call, key)) for key in fields]
+        own = studio.model_defaults(operations.get(operation).section, studio.model_ref(operations.get(operation).section, name))
+        return [gr.update(value=settings[key].default if key in settings else own.get(key, gr.skip())) for key in fields]
 
     model.input(show, model, list(fields.values()), queue=False, api_visibility="private")
 

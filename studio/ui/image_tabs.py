@@ -159,7 +159,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
             loras=lora_choice(loras, lora_weight), stop=stop), 3)
         yield [str(p) for p in studio.save(result)], [], result.params
 
-    follow_model(studio, "image", TextToImage.__call__, model, {"steps": settings[0], "guidance": settings[1]})
+    follow_model(studio, "text_to_image", model, {"steps": settings[0], "guidance": settings[1]})
     inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight, *hires.values(), *control.values()]
     _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings[4],
           submit=prompt)
@@ -210,7 +210,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
                            batch_size=batch_size, scheduler=scheduler, preview_every=preview_every,
                            model=client_model(model), loras=lora_choice(loras, lora_weight), control=guide)
 
-    follow_model(studio, "image", ImageToImage.__call__, model, {"steps": settings[0], "guidance": settings[1]})
+    follow_model(studio, "image_to_image", model, {"steps": settings[0], "guidance": settings[1]})
     inputs = [image, prompt, negative_prompt, strength, *settings, model, loras, lora_weight, *control.values()]
     _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", seed=settings[4],
           submit=prompt)

@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.ui import examples
 from studio.ui.errors import guard
-from studio.ui.fields import Image, Radio, Slider, default
+from studio.ui.fields import Image, spread, widgets
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, model_dropdown
 from studio.ui.parts import TabParts
@@ -15,8 +15,6 @@ from studio.ui.zerogpu import gpu_task
 TEXTS = {
     "up_tab": ("Upscale", "Agrandir"),
     "up_image": ("Image", "Image"),
-    "up_scale": ("Scale", "Facteur"),
-    "up_tile": ("Tile size (pixels of input at a time)", "Taille des tuiles (pixels d'entrée)"),
     "up_run": ("Upscale", "Agrandir"),
     "up_result": ("Upscaled", "Agrandie"),
     "up_recipe": ("Recipe", "Recette"),
@@ -37,13 +35,11 @@ TEXTS = {
 
 
 def upscale_section(studio, gpu: dict) -> TabParts:
-    from pipelines.upscale import SCALES, Upscaler
-
+    settings = studio.settings("upscale")
     with gr.Tab(t("up_tab"), id="upscale"), gr.Row():
         with gr.Column():
             image = Image(label=t("up_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
-            scale = Radio(list(SCALES), value=default(studio, "upscale", Upscaler.__call__, "scale"), label=t("up_scale"))
-            tile = Slider(32, 1024, step=32, value=default(studio, "upscale", Upscaler.__call__, "tile"), label=t("up_tile"))
+            fields = widgets(settings, settings.names(), scale={"radio": True}, tile={"maximum": 1024})
             model = model_dropdown(studio, "upscale")
             run = gr.Button(t("up_run"), variant="primary")
             gr.Examples([[examples.landscape()]], inputs=[image])
@@ -53,14 +49,14 @@ def upscale_section(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(60)
-    def upscale(image, scale, tile, model=None, progress=gr.Progress()):
+    @spread(fields)
+    def upscale(image, settings, model=None, progress=gr.Progress()):
         progress(0.1, desc="upscaling")
-        output = studio.upscale(image, scale, tile=tile, model=client_model(model))
+        output = studio.upscale(image, **settings, model=client_model(model))
         return str(studio.save(output)[0]), output.params
 
-    run.click(upscale, [image, scale, tile, model], [result, recipe], api_name="upscale", **gpu)
-    return TabParts("image_to_image", ("upscale",), {"image": image, "scale": scale, "tile": tile, "model": model},
-                    {"image": result})
+    run.click(upscale, [image, *fields.values(), model], [result, recipe], api_name="upscale", **gpu)
+    return TabParts("image_to_image", ("upscale",), {"image": image, **fields, "model": model}, {"image": result})
 
 
 def latent_section(studio, gpu: dict) -> None:
