@@ -53,6 +53,8 @@ def run_cli(*args, cwd: Path, env_extra=None, timeout=240) -> subprocess.Complet
         ({"task": "text_to_image", "prompt": "x", "steps": "two"}, "'steps'"),
         ({"task": "upscale", "image": "missing.png"}, "'image'"),
         ({"task": "audio_to_audio", "mode": "remix", "audio": "x.wav"}, "'mode'"),
+        ({"task": "upscale", "image": "missing.png", "tile": 16}, "'tile': tile must be"),  # a declared range
+        ({"task": "upscale", "image": "missing.png", "scale": 3}, "'scale': scale must be one of 2, 4"),
     ],
 )
 def test_an_invalid_line_stops_the_run_before_anything_starts(tmp_path, bad, field):

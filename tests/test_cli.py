@@ -88,3 +88,11 @@ def test_bad_input_exits_non_zero_with_one_line(argv, field, tmp_path, capsys, m
 def test_the_command_exits_with_status_2_and_no_traceback(tmp_path):
     done = studio_cli("text-to-image", "a fox", "--width", "500", "--preset", "tiny", cwd=tmp_path)
     assert done.returncode == 2 and "width" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_declared_setting_s_help_line_says_its_range_unit_and_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["upscale", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--tile TILE Tile size (pixels of input at a time); [32, 2048] px; default 256" in shown
+    assert "--scale SCALE Scale; one of 2, 4; default 2" in shown

@@ -126,6 +126,12 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
         problem = _type_problem(hints.get(name), value)
         if problem:
             raise fail(f"field {name!r} {problem}")
+    declared = operations.get(plot or method_name).settings()
+    for setting in declared.only(data):  # a declared setting's range and choices stop the file, not the run
+        try:
+            setting.check(data[setting.name])
+        except ValueError as error:
+            raise fail(f"field {setting.name!r}: {error}") from None
     missing = [n for n, p in parameters.items() if p.default is inspect.Parameter.empty and n not in data]
     if missing:
         raise fail(f"field {missing[0]!r} is required for {task}")
@@ -154,7 +160,8 @@ def _parse_line(number: int, text: str, base: Path, studio_class) -> Job:
 
 
 def _type_problem(hint, value) -> str | None:
-    """A coarse type check so a wrong type stops the file, not the run; ranges are checked when the job runs."""
+    """A coarse type check so a wrong type stops the file, not the run; the ranges of settings not
+    declared (`pipelines.settings`) are checked when the job runs."""
     if hint is None or value is None:
         return None
     options = [h for h in typing.get_args(hint) or (hint,) if h is not type(None)]

@@ -137,7 +137,7 @@ def _models(args) -> None:
 def _add_operation(verbs, name: str, method) -> None:
     doc = inspect.getdoc(method) or ""
     verb = verbs.add_parser(name.replace("_", "-"), help=doc.split("\n")[0], description=doc)
-    _options(verb, method)
+    _options(verb, method, name)
     verb.set_defaults(handler=lambda args: _run_operation(name, method, args))
 
 
@@ -156,7 +156,7 @@ def _add_xy_plot(verbs, studio_class) -> None:
             task.add_argument(f"--{axis}", required=required, type=_axis, metavar="SETTING=V1,V2,...",
                               help=f"the setting varied {'across' if axis == 'x' else 'down'} and its values "
                               "(| between values that hold commas); prompt_sr replaces its first value in the prompt")
-        _options(task, method)
+        _options(task, method, name)
         task.set_defaults(handler=lambda args, name=name, method=method: _run_operation(
             "xy_plot", method, args, first=(name,), axes={"x": args.x, "y": args.y}))
 
@@ -168,25 +168,27 @@ def _axis(text: str) -> tuple[str, str]:
     return setting.strip().replace("-", "_"), values
 
 
-def _options(verb, method) -> None:
-    """The common options, --out, and one argument per keyword of `method`."""
+def _options(verb, method, operation: str) -> None:
+    """The common options, --out, and one argument per keyword of `method`; a declared setting's
+    help (its range or choices, unit and default) is its `--help` line."""
     _common(verb)
     verb.add_argument("--out", help="folder for the files (default: $STUDIO_OUTPUTS, else ./outputs)")
     hints = typing.get_type_hints(method)
+    declared = operations.get(operation).settings()
     for parameter in inspect.signature(method).parameters.values():
         if parameter.name in SKIPPED:
             continue
         kind = _plain_type(hints.get(parameter.name, str))
+        option = f"--{parameter.name.replace('_', '-')}"
+        shown = {"help": declared[parameter.name].describe()} if parameter.name in declared else {}
         if kind is bool and str in typing.get_args(hints.get(parameter.name)):  # e.g. timestamps: true|false|word
-            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_bool_or_text,
-                              metavar="true|false|TEXT")
-            continue
-        if parameter.default is inspect.Parameter.empty:
-            verb.add_argument(parameter.name, type=_converter(kind), metavar=parameter.name.upper())
+            verb.add_argument(option, dest=parameter.name, type=_bool_or_text, metavar="true|false|TEXT", **shown)
+        elif parameter.default is inspect.Parameter.empty:
+            verb.add_argument(parameter.name, type=_converter(kind), metavar=parameter.name.upper(), **shown)
         elif kind is bool:
-            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, action=argparse.BooleanOptionalAction)
+            verb.add_argument(option, dest=parameter.name, action=argparse.BooleanOptionalAction, **shown)
         else:
-            verb.add_argument(f"--{parameter.name.replace('_', '-')}", dest=parameter.name, type=_converter(kind))
+            verb.add_argument(option, dest=parameter.name, type=_converter(kind), **shown)
 
 
 def _plain_type(hint: Any) -> Any:
