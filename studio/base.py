@@ -111,6 +111,17 @@ class StudioBase:
         return self.models.use(key, lambda: self._load(model, lambda: from_pretrained(
             model, device=key.device, dtype=key.dtype)))
 
+    def _use_derived(self, kind: str, model: str, derive: Callable[[Any], Any], parent_kind: str,
+                     from_pretrained: Callable[..., Any]):
+        """The cached wrapper `derive(parent)`, held for one call: built from `model`'s `parent_kind` wrapper
+        (loaded by `from_pretrained` when it is not cached), sharing its weights; it goes when the parent goes."""
+        parent = self._key(parent_kind, model)
+
+        def load_parent():
+            return self._load(model, lambda: from_pretrained(model, device=parent.device, dtype=parent.dtype))
+
+        return self.models.use(self._key(kind, model), derive, (parent, load_parent))
+
     def _load(self, model: str, loader: Callable[[], Any]):
         """`loader()`; a failure names the model as the user did, not by its path on this server."""
         from pipelines.errors import ModelLoadError
