@@ -126,6 +126,10 @@ class TextStream(Iterator[str]):
             self._closing.set()
         self._pieces.close()
 
+    def __del__(self) -> None:  # dropped unfinished: the pieces' generator waits for the worker, which stops at its next token
+        if self._closing is not None:
+            self._closing.set()
+
 
 class TokenTable(list):
     """Rows `(token, probability)` of the most likely next tokens, most likely first; `params` is the recipe."""
