@@ -33,8 +33,8 @@ class Raw:
         loaded = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True, **raw_format(studio, "language_model"))
         self.model = raw_int8(studio, loaded.eval())  # in the studio's format
         self.inputs = self.tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-        self.kwargs = {"do_sample": True, "temperature": settings["temperature"], "top_p": settings["top_p"],
-                       "top_k": settings["top_k"], "max_new_tokens": settings["max_new_tokens"], "repetition_penalty": 1.0}
+        # The studio's sampling settings carry generate's own names (the seed apart).
+        self.kwargs = {"do_sample": True, **{name: value for name, value in settings.items() if name != "seed"}}
         self.seed = settings["seed"]
 
     def reply(self) -> str:
@@ -129,7 +129,9 @@ def run(quick: bool, preset: str = "tiny", real_size: bool = False) -> list[dict
     quiet_libraries()
     studio = Studio(preset=preset)
     runs = 3 if real_size else (5 if quick else 9)
-    settings = {"seed": 1, "temperature": 0.7, "top_p": 0.9, "top_k": 50, "max_new_tokens": 32 if real_size else 64}
+    # Every sampling setting, the declared defaults for those not named: the raw script sets them all, as the studio does.
+    declared = {s.name: s.default for s in studio.settings("chat") if s.name in studio.settings("text_to_text")}
+    settings = {**declared, "seed": 1, "temperature": 0.7, "top_p": 0.9, "top_k": 50, "max_new_tokens": 32 if real_size else 64}
     raw = Raw(studio.model_ref("text"), settings, studio)
     rows = streaming(studio, raw, settings, runs)
     rows.append(whole_reply(studio, raw, settings, runs))

@@ -8,9 +8,15 @@ A reply goes: 1. check the inputs, 2. fit the conversation into the context
 (the oldest turns leave first, never the system prompt), 3. seed torch's
 generator, 4. `generate` with the model's own generation config (its end
 tokens and suppressed tokens) overridden by the sampling settings, 5. record
-the recipe. Streaming runs the same `generate` in a thread with a
-`TextIteratorStreamer`, so its pieces join to the non-streamed reply. A stop
-request is checked after every token by a `StoppingCriteria`.
+the recipe. Streaming runs the same `generate` in a worker thread
+(`pipelines.worker`) with a streamer handing out each piece, so the pieces join
+to the non-streamed reply. A stop request is checked after every token by a
+`StoppingCriteria`.
+
+The settings of each call (`CHAT`, `TEXT_TO_TEXT`, `NEXT_TOKEN`) are declared
+once here; the sampling ones (`SAMPLING`) are shared by chat and text-to-text
+and carry generate's own names. `next_token`'s `top_k` is the table's size,
+another setting than the sampling `top_k`.
 
 transformers' `generate` draws from torch's global generator (it takes no
 generator of its own): the seed is set right before it, and the model cache
@@ -26,27 +32,71 @@ import copy
 import functools
 import inspect
 import threading
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 from pipelines import checks
 from pipelines.devices import pick_device, pick_dtype, precision, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import TextResult
+from pipelines.settings import SEED, Setting, Settings, checked
 from pipelines.stopping import Stop, stop_check, stopping_criteria
 from pipelines.text_modes import load_modes
+from pipelines.worker import run_in_worker
 
 ROLES = ("system", "user", "assistant")
 MAX_MESSAGES = 500
 MAX_MESSAGE_CHARS = 20_000
 MAX_TEXT_CHARS = 20_000
 MAX_NEW_TOKENS = 4096
-MAX_TEMPERATURE = 2.0
-MAX_TOP_K = 1000
-MAX_REPETITION_PENALTY = 2.0
 MAX_TABLE_ROWS = 100
 MAX_TOKEN_CHARS = 200
 HUGE = 10**8  # tokenizers without a limit report model_max_length as 1e30
+
+
+def _check_append(name: str, value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value or len(value) > MAX_TOKEN_CHARS:
+        raise ValueError(f"{name} must be a token (text of at most {MAX_TOKEN_CHARS} characters), got {str(value)[:60]!r}")
+    return checks.unicode(name, value)
+
+
+def _modes() -> list[tuple[str, str]]:
+    return [(f"{m.name}: {m.description}", m.name) for m in load_modes().modes.values()]
+
+
+def _languages() -> list[tuple[str, str]]:
+    return [(f"{name} ({code})", code) for code, name in load_modes().languages.items()]
+
+
+# Their names are generate's own (but the seed's), so they go to the generation config as they are.
+SAMPLING = Settings(
+    Setting("temperature", float, 0.7, low=0.0, high=2.0, step=0.05,
+            help=("Temperature (0 = always the most likely token)", "Température (0 = toujours le jeton le plus probable)")),
+    Setting("top_p", float, 0.9, low=0.0, high=1.0, step=0.05, low_open=True, help=("Top-p", "Top-p")),
+    Setting("top_k", int, 50, low=1, high=1000, help=("Top-k", "Top-k")),
+    Setting("max_new_tokens", int, 512, low=1, high=MAX_NEW_TOKENS, help=("Max new tokens", "Nombre maximal de jetons")),
+    Setting("repetition_penalty", float, 1.0, low=1.0, high=2.0, step=0.05,
+            help=("Repetition penalty (1 = none)", "Pénalité de répétition (1 = aucune)")),
+    SEED,
+)
+CHAT = Settings(
+    Setting("system_prompt", str, "", max_chars=MAX_MESSAGE_CHARS, help=("System prompt", "Consigne système")),
+) + SAMPLING
+TEXT_TO_TEXT = Settings(
+    # Modes and languages are read from presets/prompts/text_modes.toml at each call; a language is a code or its English name.
+    Setting("mode", str, "continue", choices=_modes, help=("Mode", "Mode")),
+    Setting("target_language", str, "en", choices=_languages, check_value=lambda name, value: load_modes().language(value),
+            help=("Target language (translate)", "Langue cible (traduire)")),
+    Setting("instruction", str, "", max_chars=MAX_MESSAGE_CHARS,
+            help=("Instruction (optional; the whole task in mode instruct)", "Consigne (facultative ; toute la tâche en mode instruct)")),
+) + SAMPLING
+NEXT_TOKEN = Settings(  # not a preset's: [text.defaults] top_k is the sampling one
+    Setting("top_k", int, 10, low=1, high=MAX_TABLE_ROWS, preset=False, help=("Tokens shown", "Jetons affichés")),
+    Setting("append", str, "", check_value=_check_append, preset=False,
+            help=("Token added to the text first (step mode)", "Jeton ajouté d'abord au texte (pas à pas)")),
+)
+D = (CHAT + TEXT_TO_TEXT).defaults
+GENERATE = [name for name in SAMPLING.names() if name != "seed"]  # generation config fields
 
 class TextStream(Iterator[str]):
     """The pieces of a reply as they are generated; `result` (a TextResult) once they are all out.
@@ -55,8 +105,9 @@ class TextStream(Iterator[str]):
     generation at its next token.
     """
 
-    def __init__(self, pieces: Generator[str, None, Any]):
+    def __init__(self, pieces: Generator[str, None, Any], closing: threading.Event | None = None):
         self._pieces = pieces
+        self._closing = closing  # the generation's stop at its next token, set on close
         self.result: Any = None
 
     def __iter__(self) -> TextStream:
@@ -71,7 +122,13 @@ class TextStream(Iterator[str]):
             raise StopIteration from None
 
     def close(self) -> None:
+        if self._closing is not None:
+            self._closing.set()
         self._pieces.close()
+
+    def __del__(self) -> None:  # dropped unfinished: the pieces' generator waits for the worker, which stops at its next token
+        if self._closing is not None:
+            self._closing.set()
 
 
 class TokenTable(list):
@@ -140,18 +197,6 @@ def _plain_text(where: str, content: Any) -> Any:
     return content
 
 
-def check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed) -> dict[str, Any]:
-    """The sampling settings in canonical types, the seed drawn when None or -1."""
-    return {
-        "temperature": checks.number("temperature", temperature, low=0.0, high=MAX_TEMPERATURE),
-        "top_p": checks.number("top_p", top_p, low=0.0, high=1.0, low_open=True),
-        "top_k": checks.integer("top_k", top_k, low=1, high=MAX_TOP_K),
-        "max_new_tokens": checks.integer("max_new_tokens", max_new_tokens, low=1, high=MAX_NEW_TOKENS),
-        "repetition_penalty": checks.number("repetition_penalty", repetition_penalty, low=1.0, high=MAX_REPETITION_PENALTY),
-        "seed": checks.seed(seed),
-    }
-
-
 class LanguageModel:
     """One causal LM and its tokenizer, serving chat, text-to-text and the next-token view."""
 
@@ -198,33 +243,36 @@ class LanguageModel:
 
     # -- chat -------------------------------------------------------------------
 
+    @checked(CHAT)
     def chat(
         self,
         messages: list[dict] | str,
         *,
-        system_prompt: str = "",
-        temperature: float = 0.7,
-        top_p: float = 0.9,
-        top_k: int = 50,
-        max_new_tokens: int = 512,
-        repetition_penalty: float = 1.0,
-        seed: int | None = None,
+        system_prompt: str = D.system_prompt,
+        temperature: float = D.temperature,
+        top_p: float = D.top_p,
+        top_k: int = D.top_k,
+        max_new_tokens: int = D.max_new_tokens,
+        repetition_penalty: float = D.repetition_penalty,
+        seed: int | None = D.seed,
         stop: Stop = None,
         stream: bool = False,
+        callback: Callable[[str], None] | None = None,
     ) -> TextResult | TextStream:
         """The assistant's reply to `messages` (roles system, user, assistant; a text is one user message).
 
         `temperature` 0 is greedy decoding; above 0 samples with `top_p` and `top_k`.
-        With `stream=True` returns a `TextStream` of text pieces instead.
+        With `stream=True` returns a `TextStream` of text pieces instead; with a
+        `callback`, the reply is generated here and each piece handed to it.
         When the conversation outgrows the context, the oldest turns are left out
         (never the system prompt) and `params["notices"]` says so.
         """
-        system_prompt = checks.text("system_prompt", system_prompt, max_chars=MAX_MESSAGE_CHARS, allow_empty=True)
+        sampling = SAMPLING.pick(locals())
         conversation = check_messages(messages, system_prompt)
-        sampling = check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed)
-        self._check_room(sampling["max_new_tokens"])
+        self._check_room(max_new_tokens)
         should_stop = stop_check(stop)
-        kept, dropped = self.fit_context(conversation, sampling["max_new_tokens"])
+        _check_callback(callback)
+        kept, dropped = self.fit_context(conversation, max_new_tokens)
         inputs = self._chat_inputs(kept)
         params = {"task": "chat", "model": self.name, "messages": conversation[1:] if system_prompt else conversation,
                   "system_prompt": system_prompt, **sampling}
@@ -232,19 +280,19 @@ class LanguageModel:
         if dropped:
             params["dropped_messages"] = dropped
             notices.append(f"the conversation is longer than the model's context ({self.context_length} tokens, "
-                           f"with room for max_new_tokens={sampling['max_new_tokens']}): the {dropped} oldest "
+                           f"with room for max_new_tokens={max_new_tokens}): the {dropped} oldest "
                            f"message{'s were' if dropped > 1 else ' was'} left out (the system prompt stays)")
-        return self._generate(inputs, params, notices, should_stop, stream)
+        return self._generate(inputs, params, notices, should_stop, stream=stream, callback=callback)
 
     @classmethod
     def check_chat(cls, messages: Any, **settings: Any) -> None:
         """Raise what `chat` would for bad input, without a model (the context is checked by `chat`)."""
         bound = inspect.signature(cls.chat).bind(None, messages, **settings)
         bound.apply_defaults()
-        given = bound.arguments
+        given = CHAT.check(bound.arguments)
         check_messages(messages, given["system_prompt"])
-        check_sampling(*(given[k] for k in ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed")))
         stop_check(given["stop"])
+        _check_callback(given["callback"])
 
     def fit_context(self, conversation: list[dict[str, str]], max_new_tokens: int) -> tuple[list[dict[str, str]], int]:
         """The messages that fit with room for `max_new_tokens`, and how many of the oldest were left out.
@@ -315,19 +363,20 @@ class LanguageModel:
 
     # -- text to text -------------------------------------------------------------
 
+    @checked(TEXT_TO_TEXT)
     def text_to_text(
         self,
         text: str,
         *,
-        mode: str = "continue",
-        target_language: str = "en",
-        instruction: str = "",
-        temperature: float = 0.7,
-        top_p: float = 0.9,
-        top_k: int = 50,
-        max_new_tokens: int = 512,
-        repetition_penalty: float = 1.0,
-        seed: int | None = None,
+        mode: str = D.mode,
+        target_language: str = D.target_language,
+        instruction: str = D.instruction,
+        temperature: float = D.temperature,
+        top_p: float = D.top_p,
+        top_k: int = D.top_k,
+        max_new_tokens: int = D.max_new_tokens,
+        repetition_penalty: float = D.repetition_penalty,
+        seed: int | None = D.seed,
         stop: Stop = None,
     ) -> TextResult:
         """`text` continued, rewritten, summarized, translated (into `target_language`) or changed by `instruction`.
@@ -337,112 +386,87 @@ class LanguageModel:
         other modes return the model's answer. `instruction` adds a free
         instruction to any chat mode; mode `instruct` is the instruction alone.
         """
+        sampling = SAMPLING.pick(locals())
         checks.text("text", text, max_chars=MAX_TEXT_CHARS)
         modes = load_modes()
         chosen = modes.mode(mode)
-        language = modes.language(target_language)
-        instruction = checks.text("instruction", instruction, max_chars=MAX_MESSAGE_CHARS, allow_empty=True)
         if chosen.requires_instruction and not instruction:
             raise ValueError(f"instruction is empty; mode {chosen.name!r} needs one (e.g. 'Make it a haiku')")
         if not chosen.prompt and instruction:
             raise ValueError(f"instruction does not apply to mode {chosen.name!r}, which continues the text as written; "
                              "choose rewrite, summarize, translate or instruct")
-        sampling = check_sampling(temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed)
-        self._check_room(sampling["max_new_tokens"])
+        self._check_room(max_new_tokens)
         should_stop = stop_check(stop)
         if chosen.prompt:
-            inputs = self._chat_inputs(modes.messages(chosen, text.strip(), language, instruction))
+            inputs = self._chat_inputs(modes.messages(chosen, text.strip(), target_language, instruction))
         else:
             inputs = self.tokenizer(text, return_tensors="pt")  # as written: a trailing space changes the next token
         length = int(inputs["input_ids"].shape[1])
-        if length + sampling["max_new_tokens"] > self.context_length:
+        if length + max_new_tokens > self.context_length:
             raise ValueError(
                 f"text is too long for the model's context: its prompt takes {length} tokens, and the "
-                f"{self.context_length}-token context leaves {self.context_length - sampling['max_new_tokens']} "
-                f"after max_new_tokens={sampling['max_new_tokens']}; shorten it or lower max_new_tokens"
+                f"{self.context_length}-token context leaves {self.context_length - max_new_tokens} "
+                f"after max_new_tokens={max_new_tokens}; shorten it or lower max_new_tokens"
             )
         params = {"task": "text_to_text", "model": self.name, "text": text, "mode": chosen.name,
-                  "target_language": language, "instruction": instruction, **sampling}
-        return self._generate(inputs, params, [], should_stop, stream=False)
+                  "target_language": target_language, "instruction": instruction, **sampling}
+        return self._generate(inputs, params, [], should_stop)
 
     # -- generation ---------------------------------------------------------------
 
-    def _generate(self, inputs, params: dict[str, Any], notices: list[str], should_stop, stream: bool):
+    def _generate(self, inputs, params: dict[str, Any], notices: list[str], should_stop, *, stream: bool = False,
+                  callback: Callable[[str], None] | None = None):
+        """The reply to `inputs`; with `stream`, a `TextStream` generating it in a worker thread; with `callback`,
+        each piece is handed to it as it comes (the stream's worker hands them to the stream)."""
         import torch
 
+        if stream:
+            closing = threading.Event()  # set when the stream's consumer leaves early: stop at the next token
+
+            def asked() -> bool:
+                return closing.is_set() or bool(should_stop and should_stop())
+
+            pieces = run_in_worker(lambda emit: self._generate(inputs, params, notices, asked, callback=emit),
+                                   name="studio-text-generation")
+            return TextStream(pieces, closing)
         inputs = inputs.to(self.device)
-        closing = threading.Event()  # set when a stream's consumer leaves early
-        criteria = stopping_criteria(lambda: closing.is_set() or bool(should_stop and should_stop()))
+        criteria = stopping_criteria(lambda: bool(should_stop and should_stop()))
         config = self._generation_config(params)
         kwargs = {**inputs, "generation_config": config, "stopping_criteria": [criteria]}
         prompt_length = int(inputs["input_ids"].shape[1])
-
-        def finish(text: str, sequences) -> TextResult:
-            new = sequences[0, prompt_length:].tolist()
-            ends = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
-            if criteria.fired:
-                reason = "stopped"
-                notices.append(f"stopped on request after {len(new)} tokens")
-            elif new and new[-1] in ends:
-                reason = "end"
-            else:
-                reason = "length"
-                notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
-            recipe = {**params, "prompt_tokens": prompt_length, "tokens": len(new), "finish_reason": reason,
-                      "dtype": precision_of(self.model)}
-            if notices:
-                recipe["notices"] = notices
-            return TextResult(text=text, params=recipe)
-
-        if stream:
-            return TextStream(self._stream(kwargs, params["seed"], closing, finish))
+        streamer = _piece_streamer(self.tokenizer, callback) if callback is not None else None
         with torch.inference_mode(), seeded(params["seed"], self.device):
-            sequences = self.model.generate(**kwargs)
-        return finish(self.tokenizer.decode(sequences[0, prompt_length:], skip_special_tokens=True), sequences)
+            sequences = self.model.generate(**kwargs, **({"streamer": streamer} if streamer else {}))
+        new = sequences[0, prompt_length:].tolist()
+        text = "".join(streamer.pieces) if streamer else self.tokenizer.decode(new, skip_special_tokens=True)
+        ends = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
+        if criteria.fired:
+            reason = "stopped"
+            notices.append(f"stopped on request after {len(new)} tokens")
+        elif new and new[-1] in ends:
+            reason = "end"
+        else:
+            reason = "length"
+            notices.append(f"the reply reached max_new_tokens ({params['max_new_tokens']}) and was cut off")
+        recipe = {**params, "prompt_tokens": prompt_length, "tokens": len(new), "finish_reason": reason,
+                  "dtype": precision_of(self.model)}
+        if notices:
+            recipe["notices"] = notices
+        return TextResult(text=text, params=recipe)
 
     def _generation_config(self, params: dict[str, Any]):
         # The model's own config keeps its end tokens and suppressed tokens; sampling comes from the call.
         config = copy.deepcopy(self.model.generation_config)
-        sampling = {"do_sample": True, "temperature": params["temperature"], "top_p": params["top_p"], "top_k": params["top_k"]}
+        sampling = {name: params[name] for name in GENERATE}
         if params["temperature"] == 0:
-            sampling = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        config.update(max_new_tokens=params["max_new_tokens"], repetition_penalty=params["repetition_penalty"],
-                      num_beams=1, **sampling)
+            sampling.update(temperature=None, top_p=None, top_k=None)
+        config.update(do_sample=params["temperature"] != 0, num_beams=1, **sampling)
         return config
-
-    def _stream(self, kwargs: dict, seed: int, closing: threading.Event, finish) -> Generator[str, None, TextResult]:
-        import torch
-        from transformers import TextIteratorStreamer
-
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        outcome: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                with torch.inference_mode(), seeded(seed, self.device):
-                    outcome["sequences"] = self.model.generate(**kwargs, streamer=streamer)
-            except BaseException as error:  # raised again in the consumer's thread
-                outcome["error"] = error
-                streamer.end()
-
-        thread = threading.Thread(target=work, daemon=True, name="studio-text-generation")
-        thread.start()
-        pieces = []
-        try:
-            for piece in streamer:
-                if piece:
-                    pieces.append(piece)
-                    yield piece
-        finally:
-            closing.set()  # harmless once generate is done; stops it at the next token otherwise
-            thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return finish("".join(pieces), outcome["sequences"])
 
     # -- the next token -------------------------------------------------------------
 
-    def next_token(self, text: str, *, top_k: int = 10, append: str = "") -> TokenTable:
+    @checked(NEXT_TOKEN)
+    def next_token(self, text: str, *, top_k: int = NEXT_TOKEN.defaults.top_k, append: str = NEXT_TOKEN.defaults.append) -> TokenTable:
         """The `top_k` most likely next tokens of `text` with their probabilities, most likely first.
 
         Step mode: `append` (a token from the previous table) is added to `text`
@@ -451,10 +475,6 @@ class LanguageModel:
         (suppressed tokens get 0), so the top row is the token greedy decoding picks.
         """
         checks.text("text", text, max_chars=MAX_TEXT_CHARS)
-        top_k = checks.integer("top_k", top_k, low=1, high=MAX_TABLE_ROWS)
-        if not isinstance(append, str) or "\x00" in append or len(append) > MAX_TOKEN_CHARS:
-            raise ValueError(f"append must be a token (text of at most {MAX_TOKEN_CHARS} characters), got {str(append)[:60]!r}")
-        checks.unicode("append", append)
         text = text + append  # as written: the step's token keeps its leading space
         inputs = self.tokenizer(text, return_tensors="pt").to(self.device)
         length = int(inputs["input_ids"].shape[1])
@@ -473,8 +493,30 @@ class LanguageModel:
 
         # One greedy step of generate: its scores are the logits after the model's own
         # processors (suppressed tokens, ...), exactly what greedy decoding takes the argmax of.
-        config = self._generation_config({"temperature": 0, "top_p": None, "top_k": None, "max_new_tokens": 1, "repetition_penalty": 1.0})
+        config = self._generation_config({**vars(SAMPLING.defaults), "temperature": 0, "max_new_tokens": 1})
         config.update(output_scores=True, return_dict_in_generate=True)
         with torch.inference_mode():
             output = self.model.generate(**inputs, generation_config=config)
         return torch.softmax(output.scores[0][0].float(), dim=-1)
+
+
+def _check_callback(callback: Any) -> None:
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a function (piece), got {type(callback).__name__}")
+
+
+def _piece_streamer(tokenizer, callback: Callable[[str], None]):
+    """A streamer for `generate` handing each piece of text to `callback` (and keeping them: they join to the reply)."""
+    from transformers import TextStreamer
+
+    class Pieces(TextStreamer):
+        def __init__(self):
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.pieces: list[str] = []
+
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                self.pieces.append(text)
+                callback(text)
+
+    return Pieces()

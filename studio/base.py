@@ -142,7 +142,8 @@ class StudioBase:
         """
         op = operations.get(operation)
         chosen = {**self.preset.defaults(op.section), **self.model_defaults(op.section, self.model_ref(op.section, model))}
-        return op.settings().but_defaults(chosen)
+        declared = op.settings()
+        return declared.but_defaults({k: v for k, v in chosen.items() if k not in declared or declared[k].preset})
 
     def _settings(self, operation: str, given: dict[str, Any], *, model: str | None = None,
                   call: Callable | None = None) -> dict[str, Any]:
@@ -152,13 +153,17 @@ class StudioBase:
         so the preset, then the declaration, decides. Only the call's keyword-only parameters are taken.
         `model`: what runs, as `model_ref` returned it. `call`: another wrapper method sharing the section.
         """
+        from pipelines.settings import settings_of
+
         op = operations.get(operation)
         call = call or op.wrapper_call()
         accepted = {name for name, parameter in inspect.signature(call).parameters.items()
                     if parameter.kind is parameter.KEYWORD_ONLY}
+        declared = settings_of(call)
+        presettable = {name for name in accepted if name not in declared or declared[name].preset}
         self.preset.check_defaults(op.section, operations.keywords(op.section))
-        settings = {k: v for k, v in self.preset.defaults(op.section).items() if k in accepted}
-        settings.update({k: v for k, v in self.model_defaults(op.section, model).items() if k in accepted})
+        settings = {k: v for k, v in self.preset.defaults(op.section).items() if k in presettable}
+        settings.update({k: v for k, v in self.model_defaults(op.section, model).items() if k in presettable})
         settings.update({k: v for k, v in given.items() if v is not None and k in accepted})
         return settings
 

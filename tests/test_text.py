@@ -92,6 +92,20 @@ def test_next_token_rows_are_sorted_probabilities_and_top_is_greedy(studio):
     assert table.params == {**table.params, "task": "next_token", "text": DECK, "top_k": 5}
 
 
+def test_a_presets_top_k_is_the_sampling_one_not_the_tables_size(tmp_path):
+    from studio import Studio
+
+    preset = tmp_path / "mine.toml"
+    preset.write_text('[text]\nmodel = "tiny:chat"\n[text.defaults]\ntop_k = 20\nmax_new_tokens = 4\n'
+                      '[runtime]\ndtype = "float32"\n', encoding="utf-8")
+    studio = Studio(preset=str(preset), outputs=tmp_path / "out")
+    assert studio.settings("chat")["top_k"].default == studio.settings("text_to_text")["top_k"].default == 20
+    assert studio.settings("next_token")["top_k"].default == 10  # the declaration's: a table of ten rows
+    assert studio.chat(HI, seed=1).params["top_k"] == 20
+    table = studio.next_token(DECK)
+    assert table.params["top_k"] == 10 and len(table) == 10
+
+
 def test_next_token_probabilities_are_the_softmax_of_the_logits(model):
     inputs = model.tokenizer(DECK, return_tensors="pt")
     with torch.no_grad():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable, Generator
 from contextlib import contextmanager
 
 from studio.base import StudioBase
@@ -34,9 +32,7 @@ class TextTasks(StudioBase):
         reply at the next token. Turns that outgrow the model's context are left
         out, oldest first, never the system prompt (`params["notices"]` says so).
         """
-        given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
-                     max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
-        settings = self._text_settings("chat", given, model)
+        settings = self._text_settings("chat", locals(), model)
         with self._language_model("chatting", model) as lm:
             return self._finish(lm.chat(messages, **settings))
 
@@ -60,24 +56,23 @@ class TextTasks(StudioBase):
         TextResult is in the iterator's `.result` once it is exhausted. Bad input
         raises here; the model loads on the first piece. `close()` stops it.
         """
+        settings = self._text_settings("chat", locals(), model)
         from pipelines.stopping import stop_check
         from pipelines.text import LanguageModel, TextStream
+        from pipelines.worker import run_in_worker
 
-        given = dict(system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
-                     max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
-        settings = self._text_settings("chat", given, model)
         LanguageModel.check_chat(messages, **settings)
         asked = stop_check(settings.get("stop"))
-        leaving = threading.Event()  # the consumer closed the stream: stop at the next token
-        settings["stop"] = lambda: leaving.is_set() or bool(asked and asked())
+        closing = threading.Event()  # the consumer closed the stream: stop at the next token
+        settings["stop"] = lambda: closing.is_set() or bool(asked and asked())
 
-        def reply():
+        # The model is taken, run and released by the worker's one thread: a consumer such as
+        # gradio may resume the stream from a different thread each time, which could not release it.
+        def reply(emit):
             with self._language_model("chatting", model) as lm:
-                stream = lm.chat(messages, stream=True, **settings)
-                yield from stream
-            return self._finish(stream.result)
+                return self._finish(lm.chat(messages, callback=emit, **settings))
 
-        return TextStream(_in_own_thread(reply, leaving))
+        return TextStream(run_in_worker(reply, name="studio-text-stream"), closing)
 
     def text_to_text(
         self,
@@ -102,10 +97,7 @@ class TextTasks(StudioBase):
         name ("fr", "French") for translate. `instruction`: a free instruction
         added to the mode's prompt (the whole task in mode instruct).
         """
-
-        given = dict(mode=mode, target_language=target_language, instruction=instruction, temperature=temperature, top_p=top_p,
-                     top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, stop=stop)
-        settings = self._text_settings("text_to_text", given, model)
+        settings = self._text_settings("text_to_text", locals(), model)
         with self._language_model("transforming text", model) as lm:
             return self._finish(lm.text_to_text(text, **settings))
 
@@ -116,10 +108,7 @@ class TextTasks(StudioBase):
         picks. Step mode: `append` (a token of the previous table) is added to
         `text` first; the new text is in `params["text"]`.
         """
-
-        settings = self._text_settings("next_token", dict(top_k=top_k, append=append), model)
-        if top_k is None:
-            settings.pop("top_k", None)  # the preset's top_k is the sampling one, not the table's size
+        settings = self._text_settings("next_token", locals(), model)  # the table's top_k: no preset sets it
         with self._language_model("predicting the next token", model) as lm:
             return self._finish(lm.next_token(text, **settings))
 
@@ -136,41 +125,3 @@ class TextTasks(StudioBase):
         with self._guard(doing), self._use("text", loaded, LanguageModel.from_pretrained) as lm:
             yield lm
 
-
-def _in_own_thread(reply: Callable[[], Generator], leaving: threading.Event) -> Generator:
-    """`yield from reply()`, with `reply` run in a thread of its own.
-
-    The model cache's run lock is taken and released by the thread that runs
-    `reply`; a consumer such as gradio may resume a generator from a different
-    worker thread each time, which could not release it. Leaving early sets
-    `leaving` and waits for the worker, so the model is free when this returns.
-    """
-    handoff: queue.Queue = queue.Queue()
-
-    def work() -> None:
-        pieces = reply()
-        try:
-            while True:
-                try:
-                    handoff.put(("piece", next(pieces)))
-                except StopIteration as end:
-                    handoff.put(("done", end.value))
-                    return
-        except BaseException as error:  # raised again in the consumer's thread
-            handoff.put(("error", error))
-        finally:
-            pieces.close()
-
-    worker = threading.Thread(target=work, daemon=True, name="studio-text-stream")
-    worker.start()
-    try:
-        while True:
-            kind, value = handoff.get()
-            if kind == "error":
-                raise value
-            if kind == "done":
-                return value
-            yield value
-    finally:
-        leaving.set()
-        worker.join()

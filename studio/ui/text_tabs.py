@@ -9,13 +9,12 @@ the next-token steps are UI-only events.
 
 from __future__ import annotations
 
-import inspect
 import threading
 
 import gradio as gr
 
 from studio.ui.errors import guard
-from studio.ui.fields import File, Number, Slider, default
+from studio.ui.fields import File, spread, widget, widgets
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, model_dropdown
 from studio.ui.parts import TabParts
@@ -34,58 +33,39 @@ TEXTS = {
     "txt_undo": ("Undo", "Annuler"),
     "txt_clear": ("Clear", "Effacer"),
     "txt_settings": ("Settings", "Réglages"),
-    "txt_system": ("System prompt", "Consigne système"),
-    "txt_temperature": ("Temperature (0 = always the most likely token)", "Température (0 = toujours le jeton le plus probable)"),
-    "txt_top_p": ("Top-p", "Top-p"),
-    "txt_top_k": ("Top-k", "Top-k"),
-    "txt_max_new_tokens": ("Max new tokens", "Nombre maximal de jetons"),
-    "txt_repetition_penalty": ("Repetition penalty (1 = none)", "Pénalité de répétition (1 = aucune)"),
-    "txt_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
     "txt_files": ("Save and reload", "Enregistrer et recharger"),
     "txt_saved": ("Saved conversation (JSON)", "Conversation enregistrée (JSON)"),
     "txt_load": ("Reload a saved conversation (.json)", "Recharger une conversation enregistrée (.json)"),
     "txt_recipe": ("Recipe", "Recette"),
     "txt_text": ("Text", "Texte"),
-    "txt_mode": ("Mode", "Mode"),
-    "txt_language": ("Target language (translate)", "Langue cible (traduire)"),
-    "txt_instruction": ("Instruction (optional; the whole task in mode instruct)",
-                        "Consigne (facultative ; toute la tâche en mode instruct)"),
     "txt_run": ("Run", "Lancer"),
     "txt_output": ("Result", "Résultat"),
     "txt_next_title": ("Next token: what the model predicts", "Prochain jeton : ce que prédit le modèle"),
     "txt_next_text": ("Beginning of a text", "Début d'un texte"),
-    "txt_next_rows": ("Tokens shown", "Jetons affichés"),
     "txt_next_show": ("Predict the next token", "Prédire le prochain jeton"),
     "txt_next_greedy": ("Add the most likely", "Ajouter le plus probable"),
     "txt_next_table": ("Next token (click one to add it; ␣ is a space)",
                        "Prochain jeton (cliquer pour l'ajouter ; ␣ est une espace)"),
 }
-SAMPLING = ["temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed"]
 
 
-def _sampling(studio, call) -> list:
-    """The sampling settings shared by both tabs, in API order."""
-    from pipelines.text import MAX_NEW_TOKENS, MAX_REPETITION_PENALTY, MAX_TEMPERATURE, MAX_TOP_K
+def _sampling(studio) -> list[str]:
+    """The sampling settings, shared by chat and Text → Text, in API order."""
+    text_to_text = studio.settings("text_to_text")
+    return [name for name in studio.settings("chat").names() if name in text_to_text]
 
-    def value(name):
-        return default(studio, "text", call, name)
 
-    with gr.Row():
-        temperature = Slider(0, MAX_TEMPERATURE, step=0.05, value=value("temperature"), label=t("txt_temperature"))
-        top_p = Slider(0.05, 1, step=0.05, value=value("top_p"), label=t("txt_top_p"))
-    with gr.Row():
-        top_k = Slider(1, MAX_TOP_K, step=1, value=value("top_k"), label=t("txt_top_k"))
-        max_new_tokens = Slider(1, MAX_NEW_TOKENS, step=1, value=value("max_new_tokens"), label=t("txt_max_new_tokens"))
-    with gr.Row():
-        repetition_penalty = Slider(1, MAX_REPETITION_PENALTY, step=0.05, value=value("repetition_penalty"),
-                                    label=t("txt_repetition_penalty"))
-        seed = Number(value=-1, precision=0, label=t("txt_seed"))
-    return [temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed]
+def _sampling_fields(settings, names: list[str]) -> dict:
+    """The sampling settings' inputs, two a row; the seed shows -1 (a random one)."""
+    fields = {}
+    for pair in (names[i:i + 2] for i in range(0, len(names), 2)):
+        with gr.Row():
+            fields.update(widgets(settings, pair, seed={"value": -1}))
+    return fields
 
 
 def chat_tab(studio, gpu: dict) -> TabParts:
-    from pipelines.text import LanguageModel
-
+    declared = studio.settings("chat")
     stops: dict[str, threading.Event] = {}  # session -> its running reply's stop request
     with gr.Tab(t("tab_chat"), id="chat"):
         chatbot = gr.Chatbot(label=t("txt_conversation"), height=460, buttons=["copy", "copy_all"])
@@ -100,9 +80,8 @@ def chat_tab(studio, gpu: dict) -> TabParts:
         with gr.Row():
             retry, undo, clear = (gr.Button(t(key), size="sm") for key in ("txt_retry", "txt_undo", "txt_clear"))
         with gr.Accordion(t("txt_settings"), open=False):
-            system_prompt = gr.Textbox(label=t("txt_system"), value=default(studio, "text", LanguageModel.chat, "system_prompt", ""),
-                                       placeholder="You are a helpful assistant. Answer briefly.", lines=2)
-            sampling = _sampling(studio, LanguageModel.chat)
+            system_prompt = widget(declared["system_prompt"], placeholder="You are a helpful assistant. Answer briefly.", lines=2)
+            fields = {"system_prompt": system_prompt, **_sampling_fields(declared, _sampling(studio))}
             model = model_dropdown(studio, "text")
         with gr.Accordion(t("txt_files"), open=False), gr.Row():
             saved = gr.File(label=t("txt_saved"), interactive=False)
@@ -134,19 +113,16 @@ def chat_tab(studio, gpu: dict) -> TabParts:
 
     @guard
     @gpu_task(90)
-    def chat(message, history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed,
-             model, request: gr.Request):
+    @spread(fields)
+    def chat(message, history, settings, model, request: gr.Request):
         shown = [*_history(history), {"role": "user", "content": message}]
-        yield from reply(shown, request, system_prompt=system_prompt, temperature=temperature, top_p=top_p, top_k=top_k,
-                         max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed, model=model)
+        yield from reply(shown, request, **settings, model=model)
 
     @guard
     @gpu_task(90)
-    def again(history, system_prompt, temperature, top_p, top_k, max_new_tokens, repetition_penalty, seed, model,
-              request: gr.Request):
-        yield from reply(_without_reply(history), request, system_prompt=system_prompt, temperature=temperature,
-                         top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-                         repetition_penalty=repetition_penalty, seed=seed, model=model)
+    @spread(fields)
+    def again(history, settings, model, request: gr.Request):
+        yield from reply(_without_reply(history), request, **settings, model=model)
 
     def take_back(history):
         shown = _without_reply(history)
@@ -165,7 +141,7 @@ def chat_tab(studio, gpu: dict) -> TabParts:
         return [m for m in messages if m["role"] != "system"], system
 
     private = {"api_visibility": "private"}
-    settings = [system_prompt, *sampling, model]
+    settings = [*fields.values(), model]
     outputs = [chatbot, history, recipe, saved]
     replies = [send.click(chat, [message, history, *settings], outputs, api_name="chat", **gpu),
                message.submit(chat, [message, history, *settings], outputs, **private, **gpu),
@@ -181,8 +157,8 @@ def chat_tab(studio, gpu: dict) -> TabParts:
     clear.click(lambda: ([], None, None), None, [history, recipe, saved], queue=False, **private)
     load.upload(reload, load, [history, system_prompt], queue=False, **private)
     history.change(lambda messages: messages, history, chatbot, queue=False, **private)  # undo, clear, reload, restore
-    inputs = dict(zip(["messages", "system_prompt", *SAMPLING, "model"], [history, *settings], strict=True))
-    return TabParts("chat", ("chat",), {**inputs, "message": message}, {"conversation": history})
+    return TabParts("chat", ("chat",), {"messages": history, **fields, "model": model, "message": message},
+                    {"conversation": history})
 
 
 def _notices(recipe) -> str:
@@ -222,61 +198,51 @@ def _table(table) -> tuple[dict, dict]:
 
 
 def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
-    from pipelines.text import MAX_TABLE_ROWS, LanguageModel
-    from pipelines.text_modes import load_modes
-
-    modes = load_modes()
-    call = LanguageModel.text_to_text
-    rows_default = inspect.signature(LanguageModel.next_token).parameters["top_k"].default  # not the sampling top_k
+    declared, rows_setting = studio.settings("text_to_text"), studio.settings("next_token")["top_k"]  # the table's, not sampling's
     with gr.Tab(t("tab_t2t"), id="text_to_text"):
         with gr.Row():
             with gr.Column():
                 text = gr.Textbox(label=t("txt_text"), lines=6, placeholder="Paste a text to rewrite, summarize or translate")
-                # allow_custom_value: an unknown mode reaches the studio, whose error names it and the choices
-                mode = gr.Dropdown([(f"{m.name}: {m.description}", m.name) for m in modes.modes.values()],
-                                   value=default(studio, "text", call, "mode"), label=t("txt_mode"), allow_custom_value=True)
-                target_language = gr.Dropdown([(f"{name} ({code})", code) for code, name in modes.languages.items()],
-                                              value=default(studio, "text", call, "target_language"), label=t("txt_language"),
-                                              allow_custom_value=True)
-                instruction = gr.Textbox(label=t("txt_instruction"), value="", placeholder="in a formal tone")
+                # allow_custom_value: an unknown mode or language reaches the studio, whose error names it and the choices
+                fields = widgets(declared, ["mode", "target_language", "instruction"], mode={"allow_custom_value": True},
+                                 target_language={"allow_custom_value": True},
+                                 instruction={"placeholder": "in a formal tone"})
                 with gr.Row():
                     run = gr.Button(t("txt_run"), variant="primary", scale=3)
                     stop_text = gr.Button(t("txt_stop"), variant="stop", scale=1)
                 with gr.Accordion(t("txt_settings"), open=False):
-                    sampling = _sampling(studio, call)
+                    fields.update(_sampling_fields(declared, _sampling(studio)))
                     model = model_dropdown(studio, "text")
                 gr.Examples([["L'intelligence artificielle générative crée de nouvelles données à partir d'exemples.",
-                              "summarize"], ["Un renard roux court dans la neige.", "translate"]], inputs=[text, mode])
+                              "summarize"], ["Un renard roux court dans la neige.", "translate"]], inputs=[text, fields["mode"]])
             with gr.Column():
                 output = gr.Textbox(label=t("txt_output"), lines=12, buttons=["copy"])
                 recipe = gr.JSON(label=t("txt_recipe"), open=False)
         with gr.Accordion(t("txt_next_title"), open=True), gr.Row():
             with gr.Column():
                 prefix = gr.Textbox(label=t("txt_next_text"), lines=3, placeholder="Je suis allé voir Emilie. C'est une")
-                rows = Slider(1, MAX_TABLE_ROWS, step=1, value=rows_default, label=t("txt_next_rows"))
+                rows = widget(rows_setting)
                 with gr.Row():
                     show = gr.Button(t("txt_next_show"), variant="primary")
                     greedy = gr.Button(t("txt_next_greedy"))
                 gr.Examples([["Je suis allé voir Emilie. C'est une"], ["The quick brown fox"]], inputs=[prefix])
-            table = gr.Label(label=t("txt_next_table"), num_top_classes=MAX_TABLE_ROWS)
+            table = gr.Label(label=t("txt_next_table"), num_top_classes=int(rows_setting.high))
         choices = gr.State({})
 
     @guard
     @gpu_task(90)
-    def text_to_text(text, mode, target_language, instruction, temperature, top_p, top_k, max_new_tokens,
-                     repetition_penalty, seed, model=None, progress=gr.Progress()):
+    @spread(fields)
+    def text_to_text(text, settings, model=None, progress=gr.Progress()):
         progress(0, desc="generating")
-        result = yield from waiting(lambda stop: studio.text_to_text(
-            text, mode=mode, target_language=target_language, instruction=instruction, temperature=temperature,
-            top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens, repetition_penalty=repetition_penalty, seed=seed,
-            model=client_model(model), stop=stop), 2)
+        result = yield from waiting(lambda stop: studio.text_to_text(text, **settings, model=client_model(model), stop=stop), 2)
         studio.save(result)
         yield result.text, result.params
 
     @guard
     @gpu_task(30)
-    def next_token(text, top_k, model=None):
-        found = studio.next_token(text, top_k=top_k, model=client_model(model))
+    @spread({"top_k": rows})
+    def next_token(text, settings, model=None):
+        found = studio.next_token(text, **settings, model=client_model(model))
         studio.save(found)
         return _table(found)
 
@@ -294,13 +260,12 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
         found = studio.next_token(text, top_k=top_k, append=best, model=client_model(model))
         return found.params["text"], *_table(found)
 
-    inputs = [text, mode, target_language, instruction, *sampling, model]
+    inputs = [text, *fields.values(), model]
     generating = run.click(text_to_text, inputs, [output, recipe], api_name="text_to_text", **gpu)
     stop_text.click(None, None, None, cancels=[generating], queue=False, api_visibility="private")
     show.click(next_token, [prefix, rows, model], [table, choices], api_name="next_token", **gpu)
     prefix.submit(next_token, [prefix, rows, model], [table, choices], api_visibility="private", **gpu)
     table.select(step, [prefix, rows, choices, model], [prefix, table, choices], api_visibility="private", **gpu)
     greedy.click(most_likely, [prefix, rows, model], [prefix, table, choices], api_visibility="private", **gpu)
-    names = ["text", "mode", "target_language", "instruction", *SAMPLING, "model"]
-    return [TabParts("text_to_text", ("text_to_text",), dict(zip(names, inputs, strict=True)), {"text": output}),
+    return [TabParts("text_to_text", ("text_to_text",), {"text": text, **fields, "model": model}, {"text": output}),
             TabParts("text_to_text", ("next_token",), {"text": prefix, "top_k": rows})]

@@ -18,8 +18,9 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
+from studio import operations
 from studio.serving.openai_api import models
 from studio.serving.openai_api.errors import bad_field, from_studio
 
@@ -29,16 +30,17 @@ router = APIRouter()
 ALIASES = {"max_new_tokens": "max_tokens", "text": "prompt"}
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 MAX_STOPS = 4
+# The sampling settings the studio declares for both chat and text-to-text: what a request may set.
+_CHAT, _TEXT = (operations.get(name).settings() for name in ("chat", "text_to_text"))
+SAMPLING = [setting for setting in _CHAT if setting.name in _TEXT]
 
 
-class Sampling(BaseModel):
+class OpenAISampling(BaseModel):
     model_config = ConfigDict(extra="allow")  # fields of OpenAI's the studio has no use for are ignored
 
     model: str
     temperature: float | None = None
     top_p: float | None = None
-    top_k: int | None = None                 # the studio's own, beside OpenAI's
-    repetition_penalty: float | None = None  # the studio's own
     max_tokens: int | None = None
     seed: int | None = None
     stop: str | list[str] | None = None
@@ -48,6 +50,11 @@ class Sampling(BaseModel):
     logprobs: bool | int | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+
+
+# OpenAI's fields, and the studio's own sampling settings beside them (top_k, ...), under their own names.
+Sampling = create_model("Sampling", __base__=OpenAISampling, **{
+    s.name: (s.type | None, None) for s in SAMPLING if s.name not in OpenAISampling.model_fields and s.name not in ALIASES})
 
 
 class ChatRequest(Sampling):
@@ -70,8 +77,7 @@ def _settings(body: Sampling, max_tokens: int | None) -> dict:
     for name in ("frequency_penalty", "presence_penalty"):
         if getattr(body, name) not in (None, 0):
             raise bad_field(name, f"{name} is not supported; use repetition_penalty (1 to 2) instead")
-    return {"temperature": body.temperature, "top_p": body.top_p, "top_k": body.top_k,
-            "repetition_penalty": body.repetition_penalty, "max_new_tokens": max_tokens, "seed": body.seed}
+    return {**{s.name: getattr(body, s.name) for s in SAMPLING if s.name not in ALIASES}, "max_new_tokens": max_tokens}
 
 
 def _stops(stop) -> list[str]:
