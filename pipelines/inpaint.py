@@ -57,8 +57,9 @@ MODE_LABELS = {"masked": "Inpaint masked", "unmasked": "Inpaint not masked"}
 MASK_BLUR = Setting("mask_blur", int, 4, low=0, high=MAX_BLUR, step=1, unit="px",
                     help=("Mask blur (pixels)", "Flou du masque (pixels)"))
 STRENGTH = SETTINGS["strength"].but(help=("Denoising strength", "Force de débruitage"))
-# The inpaint call's own settings first, then those it shares with image-to-image.
+# The inpaint call's own settings after the negative prompt, then those it shares with image-to-image.
 INPAINT = Settings(
+    SETTINGS["negative_prompt"],
     MASK_BLUR,
     Setting("inpaint_area", str, "whole", choices=INPAINT_AREAS, help=("Inpaint area", "Zone redessinée")),
     Setting("padding", int, 32, low=0, high=MAX_PADDING, step=4, unit="px",
@@ -75,6 +76,7 @@ def _side(name: str, english: str, french: str) -> Setting:
 
 
 OUTPAINT = Settings(
+    SETTINGS["negative_prompt"],
     _side("left", "Left", "Gauche"), _side("right", "Right", "Droite"), _side("up", "Up", "Haut"),
     _side("down", "Down", "Bas"),
     Setting("fill", str, "edge", choices=FILLS,

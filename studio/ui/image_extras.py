@@ -10,11 +10,6 @@ from studio.ui.fields import Image, label_key, widget
 from studio.ui.i18n import t
 from studio.ui.model_picker import choices
 
-# The endpoints' parameters of the hires fix and of one ControlNet unit, in order.
-HIRES_FIELDS = ["hires_on", "hires_scale", "hires_steps", "hires_strength", "hires_upscaler"]
-CONTROL_FIELDS = ["control_model", "control_image", "control_preprocessor", "control_scale", "control_start",
-                  "control_end"]
-
 TEXTS = {
     "hr_title": ("Hires fix", "Haute résolution (hires fix)"),
     "hr_on": ("Generate, upscale, then redraw at the bigger size", "Générer, agrandir, puis redessiner en grand"),
@@ -36,10 +31,9 @@ def hires_fields(studio) -> dict:
             "hires.upscaler": upscaler}
 
 
-def hires_value(fields: dict) -> dict | None:
-    """The `hires=` keyword from the fields (`HIRES_FIELDS` by name): None when the hires fix is off."""
-    chosen = {name.removeprefix("hires_"): value for name, value in fields.items()}
-    return chosen if chosen.pop("on") else None
+def hires_value(on, scale, steps, strength, upscaler) -> dict | None:
+    """The `hires=` keyword from the fields: None when the hires fix is off (a None value: the declared default)."""
+    return {"scale": scale, "steps": steps, "strength": strength, "upscaler": upscaler} if on else None
 
 
 CONTROL_TEXTS = {
@@ -75,9 +69,10 @@ def control_fields(studio) -> dict:
             "control.scale": scale, "control.start": start, "control.end": end}
 
 
-def control_value(fields: dict) -> list | None:
-    """The `control=` keyword from one unit's fields (`CONTROL_FIELDS` by name): None when no ControlNet model is named."""
-    unit = {name.removeprefix("control_"): value for name, value in fields.items()}
-    if not (isinstance(unit["model"], str) and unit["model"].strip()):
+def control_value(model, image, preprocessor, scale, start, end) -> list | None:
+    """The `control=` keyword from one unit's fields: None when no ControlNet model is named
+    (a None value: the declared default)."""
+    if not (isinstance(model, str) and model.strip()):
         return None
-    return [{**unit, "model": unit["model"].strip()}]
+    chosen = {"preprocessor": preprocessor, "scale": scale, "start": start, "end": end}
+    return [{"model": model.strip(), "image": image, **{k: v for k, v in chosen.items() if v is not None}}]

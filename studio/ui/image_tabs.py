@@ -135,18 +135,21 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
     @guard
     @gpu_task(120)
     @spread(fields)
-    @spread(image_extras.HIRES_FIELDS, into="hires")
-    @spread(image_extras.CONTROL_FIELDS, into="control")
-    def text_to_image(prompt, settings, model, loras, lora_weight, hires, control, progress=gr.Progress(track_tqdm=True)):
+    def text_to_image(prompt, settings, model=None, loras=None, lora_weight=0.8, hires_on=False, hires_scale=None,
+                      hires_steps=None, hires_strength=None, hires_upscaler=None, control_model=None, control_image=None,
+                      control_preprocessor=None, control_scale=None, control_start=None, control_end=None,
+                      progress=gr.Progress(track_tqdm=True)):
+        hires_fix = image_extras.hires_value(hires_on, hires_scale, hires_steps, hires_strength, hires_upscaler)
+        guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
+                                           control_start, control_end)
         yield from _stream(studio, studio.text_to_image, prompt, **settings, model=client_model(model),
-                           loras=lora_choice(loras, lora_weight), hires=image_extras.hires_value(hires),
-                           control=image_extras.control_value(control))
+                           loras=lora_choice(loras, lora_weight), hires=hires_fix, control=guide)
 
     @guard
     @gpu_task(600)
     @spread(fields)
-    def xy_plot(prompt, settings, model, loras, lora_weight, x_setting, x_values, y_setting, y_values,
-                progress=gr.Progress(track_tqdm=True)):
+    def xy_plot(prompt, settings, model=None, loras=None, lora_weight=0.8, x_setting="steps", x_values="10, 20, 30",
+                y_setting="none", y_values="", progress=gr.Progress(track_tqdm=True)):
         """The grid first, then every cell, each saved with its own recipe (batch_size and previews do not apply)."""
         axes = xy_fields.axes(x_setting, x_values, y_setting, y_values)
         fixed = {k: v for k, v in settings.items() if k in PLOTTED or k == "negative_prompt"}
@@ -197,11 +200,13 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     @guard
     @gpu_task(120)
     @spread(fields)
-    @spread(image_extras.CONTROL_FIELDS, into="control")
-    def image_to_image(image, prompt, settings, model, loras, lora_weight, control,
-                       progress=gr.Progress(track_tqdm=True)):
+    def image_to_image(image, prompt, settings, model=None, loras=None, lora_weight=0.8, control_model=None,
+                       control_image=None, control_preprocessor=None, control_scale=None, control_start=None,
+                       control_end=None, progress=gr.Progress(track_tqdm=True)):
+        guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
+                                           control_start, control_end)
         yield from _stream(studio, studio.image_to_image, image, prompt, **settings, model=client_model(model),
-                           loras=lora_choice(loras, lora_weight), control=image_extras.control_value(control))
+                           loras=lora_choice(loras, lora_weight), control=guide)
 
     follow_model(studio, "image_to_image", model, {"steps": settings["steps"], "guidance": settings["guidance"]})
     inputs = [image, prompt, *fields.values(), model, loras, lora_weight, *control.values()]
