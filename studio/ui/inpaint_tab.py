@@ -52,8 +52,7 @@ def _stream(studio, operation, *args, **settings):
         paths = [str(p) for p in studio.save(value)]
         return paths[: len(value.images)], frames, value.params, value.mask
 
-    settings["width"] = settings.get("width") or None  # 0: the image's own size
-    settings["height"] = settings.get("height") or None
+    settings.update({side: settings[side] or None for side in ("width", "height") if side in settings})  # 0: the image's
     yield from stream_images(lambda on_step: operation(*args, callback=on_step, **settings), 4, finish)
 
 
