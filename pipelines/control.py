@@ -11,6 +11,9 @@ The controlled pipeline is built with `from_pipe` over the text-to-image weights
 plus the ControlNet(s): nothing is loaded twice. A `model` is a hub id, a local
 folder or a single `.safetensors` file (A1111's layout, see `controlnet_file`); `loader(kind, name)` loads ControlNets ("controlnet") and depth models
 ("depth"): the Studio passes one that keeps them in its model cache.
+
+A unit's settings are declared in `SETTINGS` (an error names them as
+"control[0] scale", ...); `model` and `image` are its inputs.
 """
 
 from __future__ import annotations
@@ -21,15 +24,25 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pipelines import checks, controlnet_file
+from pipelines import controlnet_file
 from pipelines.image_io import load_image
 from pipelines.loading import SAFE_LOAD, load
+from pipelines.settings import Setting, Settings
 
 PREPROCESSORS = ("canny", "depth", "none")
 DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
 MAX_CONTROLS = 4
 KEYS = ("model", "image", "preprocessor", "scale", "start", "end", "low", "high", "depth_model")
 PREPROCESSOR_LABELS = {"canny": "canny", "depth": "depth_midas", "none": "none"}  # A1111's module names
+SETTINGS = Settings(
+    Setting("preprocessor", str, "none", choices=PREPROCESSORS, help=("Preprocessor", "Prétraitement")),
+    Setting("scale", float, 1.0, low=0.0, high=2.0, step=0.05, help=("Control weight", "Poids du contrôle")),
+    Setting("start", float, 0.0, low=0.0, high=1.0, step=0.05,
+            help=("Starting control step (0-1)", "Début du contrôle (0-1)")),
+    Setting("end", float, 1.0, low=0.0, high=1.0, step=0.05, help=("Ending control step (0-1)", "Fin du contrôle (0-1)")),
+    Setting("low", int, 100, low=0, high=255, help=("Canny low threshold", "Seuil bas de Canny")),
+    Setting("high", int, 200, low=0, high=255, help=("Canny high threshold", "Seuil haut de Canny")),
+)
 
 
 def check(control: Any) -> list[dict[str, Any]]:
@@ -53,23 +66,21 @@ def check(control: Any) -> list[dict[str, Any]]:
         model = entry.get("model")
         if not (isinstance(model, str) and model.strip()):
             raise ValueError(f"{name} model must name a ControlNet (a hub id, a folder or a .safetensors file), got {model!r}")
-        checked = {
-            "model": model,
-            "image": load_image(entry.get("image"), f"{name} image"),
-            "preprocessor": checks.choice(f"{name} preprocessor", entry.get("preprocessor", "none"), PREPROCESSORS),
-            "scale": checks.number(f"{name} scale", entry.get("scale", 1.0), low=0.0, high=2.0),
-            "start": checks.number(f"{name} start", entry.get("start", 0.0), low=0.0, high=1.0),
-            "end": checks.number(f"{name} end", entry.get("end", 1.0), low=0.0, high=1.0),
-        }
+        checked = {"model": model, "image": load_image(entry.get("image"), f"{name} image"),
+                   **_unit_settings(name, entry, ("preprocessor", "scale", "start", "end"))}
         if checked["start"] >= checked["end"]:
             raise ValueError(f"{name} start ({checked['start']:g}) must be below its end ({checked['end']:g})")
         if checked["preprocessor"] == "canny":
-            checked["low"] = checks.integer(f"{name} low", entry.get("low", 100), low=0, high=255)
-            checked["high"] = checks.integer(f"{name} high", entry.get("high", 200), low=0, high=255)
+            checked.update(_unit_settings(name, entry, ("low", "high")))
         if checked["preprocessor"] == "depth":
             checked["depth_model"] = entry.get("depth_model") or DEFAULT_DEPTH_MODEL
         entries.append(checked)
     return entries
+
+
+def _unit_settings(name: str, entry: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """`keys` of one unit, checked against their declarations, named as "control[0] scale"."""
+    return {key: SETTINGS[key].but(name=f"{name} {key}").check(entry.get(key, SETTINGS[key].default)) for key in keys}
 
 
 def canny(image: Image.Image, low: int = 100, high: int = 200) -> Image.Image:

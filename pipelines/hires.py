@@ -10,6 +10,9 @@ image-to-image over the same weights (`from_pipe`), `steps` steps at `strength`
 The recipe keeps the base `width` x `height` and `hires={...}`; the infotext
 carries A1111's `Hires upscale`, `Hires steps`, `Hires upscaler` and
 `Denoising strength`.
+
+Its settings are declared in `SETTINGS` (the keys of `hires={...}`); an error
+names them as "hires scale", "hires steps", ...
 """
 
 from __future__ import annotations
@@ -19,14 +22,21 @@ from typing import Any
 
 from PIL import Image
 
-from pipelines import checks
 from pipelines.image import MAX_SIZE, MAX_STEPS, SIZE_STEP
 from pipelines.results import ImageResult
+from pipelines.settings import Setting, Settings
 
 UPSCALERS = ("latent", "lanczos", "upscaler")
 UPSCALER_LABELS = {"latent": "Latent", "lanczos": "Lanczos", "upscaler": "Upscaler"}  # A1111's names
 MAX_SCALE = 4.0
-DEFAULTS = {"scale": 2.0, "steps": 0, "strength": 0.7, "upscaler": "latent"}
+SETTINGS = Settings(
+    Setting("scale", float, 2.0, low=1.0, high=MAX_SCALE, step=0.05, low_open=True, help=("Upscale by", "Agrandir de")),
+    Setting("steps", int, 0, low=0, high=MAX_STEPS, step=1,
+            help=("Hires steps (0 = same as the first pass)", "Étapes hires (0 = comme la première passe)")),
+    Setting("strength", float, 0.7, low=0.0, high=1.0, step=0.05, low_open=True,
+            help=("Denoising strength", "Force de débruitage")),
+    Setting("upscaler", str, "latent", choices=UPSCALERS, help=("Upscaler", "Agrandisseur")),
+)
 
 
 def check(hires: Any, width: int, height: int) -> dict[str, Any] | None:
@@ -35,14 +45,11 @@ def check(hires: Any, width: int, height: int) -> dict[str, Any] | None:
         return None
     if not isinstance(hires, dict):
         raise ValueError(f"hires must be a dict like {{\"scale\": 2, \"strength\": 0.5}}, got {type(hires).__name__}")
-    unknown = sorted(set(hires) - set(DEFAULTS))
+    unknown = sorted(set(hires) - set(SETTINGS.names()))
     if unknown:
-        raise ValueError(f"hires has an unknown key {unknown[0]!r}; allowed: {', '.join(DEFAULTS)}")
-    settings = {**DEFAULTS, **{k: v for k, v in hires.items() if v is not None}}
-    settings["scale"] = checks.number("hires scale", settings["scale"], low=1.0, high=MAX_SCALE, low_open=True)
-    settings["steps"] = checks.integer("hires steps", settings["steps"], low=0, high=MAX_STEPS)
-    settings["strength"] = checks.number("hires strength", settings["strength"], low=0.0, high=1.0, low_open=True)
-    settings["upscaler"] = checks.choice("hires upscaler", settings["upscaler"], UPSCALERS)
+        raise ValueError(f"hires has an unknown key {unknown[0]!r}; allowed: {', '.join(SETTINGS.names())}")
+    given = {k: v for k, v in hires.items() if v is not None}
+    settings = {s.name: s.but(name=f"hires {s.name}").check(given.get(s.name, s.default)) for s in SETTINGS}
     big = target_size(width, height, settings["scale"])
     if max(big) > MAX_SIZE:
         raise ValueError(f"hires scale {settings['scale']:g} makes {big[0]}x{big[1]}; each side must stay at most {MAX_SIZE}")
@@ -54,10 +61,9 @@ def target_size(width: int, height: int, scale: float) -> tuple[int, int]:
     return tuple(int(side * scale) // SIZE_STEP * SIZE_STEP for side in (width, height))
 
 
-def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
-        upscale_image: Callable[[Image.Image], Image.Image] | None, *, first_extra: dict | None = None,
-        redraw: tuple | None = None) -> ImageResult:
-    """Both passes of a hires fix; `t2i` is a TextToImage, `params` its checked settings.
+def run(t2i, params: dict, hires: dict, callback, upscale_image: Callable[[Image.Image], Image.Image] | None, *,
+        first_extra: dict | None = None, redraw: tuple | None = None) -> ImageResult:
+    """Both passes of a hires fix; `t2i` is a TextToImage, `params` its checked settings (and its recipe).
 
     With ControlNet, `t2i` runs the guided first pass with `first_extra` (its control keywords) and
     `redraw` is (the guided ImageToImage, its control keywords at the upscaled size) for the second.
@@ -74,6 +80,7 @@ def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
                          "raise hires strength or hires steps")
     if hires["upscaler"] == "upscaler" and upscale_image is None:
         raise ValueError("hires upscaler 'upscaler' needs an upscaling model; use it through the Studio, or choose latent or lanczos")
+    seed = params["seed"]
     seeds = [seed + i for i in range(params["batch_size"])]
     first_total = params["steps"]
     second_total = int(second_steps * hires["strength"])
@@ -87,7 +94,7 @@ def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
 
     latent = hires["upscaler"] == "latent"
     call = {"width": width, "height": height, **(first_extra or {}), **({"output_type": "latent"} if latent else {})}
-    first, recipe, previews = t2i._generate([params["prompt"]], seeds, params, call, shifted(0), preview_every)
+    first, recipe, previews = t2i._generate([params["prompt"]], seeds, params, call, shifted(0))
     if latent:
         latents = torch.cat([torch.as_tensor(x)[None] if torch.as_tensor(x).ndim == 3 else torch.as_tensor(x) for x in first])
         upscaled = torch.nn.functional.interpolate(latents, size=(big_h // t2i.pipe.vae_scale_factor,
@@ -102,7 +109,7 @@ def run(t2i, params: dict, seed: int, hires: dict, callback, preview_every: int,
     for index, (source, image_seed) in enumerate(zip(sources, seeds, strict=True)):
         out, _, more = img2img._generate([params["prompt"]], [image_seed], second_params,
                                          {"image": source, "strength": hires["strength"], **second_extra},
-                                         shifted(first_total + index * second_total), preview_every)
+                                         shifted(first_total + index * second_total))
         images += out
         previews += more if image_seed == seeds[0] else []
     recipe["hires"] = dict(hires)

@@ -9,6 +9,17 @@ torch and diffusers are imported inside the methods, so importing this module
 
 A call goes: 1. check inputs, 2. pick the scheduler, 3. seed one generator per
 image, 4. run diffusers (its own tqdm bar shows progress), 5. record the recipe.
+
+The settings are declared once here (`SETTINGS`, `pipelines.settings`) and
+`@checked` checks them on the way in. The four diffusion calls (text-to-image,
+image-to-image, inpaint, outpaint) share most of them, so each names only its
+own keywords and takes the shared ones as `**settings: Unpack[SizedSettings]`
+(or `DiffusionSettings`, without a size): the TypedDicts keep IDEs completing
+them, and `@checked` fills in their declared defaults, checks them, and shows
+each one in the call's signature (`help(TextToImage.__call__)`, and what the
+studio reads) as a keyword of its own. The body passes the checked settings
+on as one dict, the recipe's `params`, down to the diffusers call and its step
+callback, rather than each value threaded through every helper.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import inspect
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from PIL import Image
 
@@ -29,6 +40,7 @@ from pipelines.loading import SAFE_LOAD, load
 from pipelines.preview import PreviewBudget, load_decoder
 from pipelines.preview import decode as preview_decode
 from pipelines.results import ImageResult
+from pipelines.settings import SEED, Setting, Settings, checked
 
 MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 2048, 8
 MAX_STEPS = 150
@@ -57,11 +69,71 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 # number of calls diffusers will make (Heun calls twice per step but the last), preview
 # is a PIL image on preview steps, else None. It may raise (e.g. Cancelled) to stop.
 StepCallback = Callable[[int, int, "Image.Image | None"], None]
+DEFAULT_SCHEDULER = "default"  # the model's own
 
 
-def _check_preview_every(preview_every) -> int | None:
-    """Decode every Nth step into a preview; 0: none; None: automatic (pipelines.preview.PreviewBudget)."""
-    return None if preview_every is None else checks.integer("preview_every", preview_every, low=0, high=MAX_STEPS)
+def _size(name: str, value: Any) -> int | None:
+    """None: the model's (or the input's) size; else a side in range (the model's family may ask a multiple of 16)."""
+    return None if value is None else checks.integer(name, value, low=MIN_SIZE, high=MAX_SIZE)
+
+
+def _scheduler(name: str, value: Any) -> str | None:
+    """A sampler of SCHEDULERS (any case); None, "" or "default": the model's own (None)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", DEFAULT_SCHEDULER)):
+        return None
+    return checks.choice(name, value, SCHEDULERS)
+
+
+def _side(name: str, english: str, french: str, what: tuple[str, str]) -> Setting:
+    return Setting(name, int, None, low=0, high=MAX_SIZE, step=SIZE_STEP, unit="px", check_value=_size,
+                   help=(f"{english} (0 = {what[0]})", f"{french} (0 = {what[1]})"))
+
+
+NATIVE = ("the model's native size", "taille native du modèle")
+SETTINGS = Settings(
+    Setting("negative_prompt", str, "", max_chars=MAX_PROMPT_CHARS, allow_empty=True,
+            help=("Negative prompt", "Prompt négatif")),
+    Setting("strength", float, 0.6, low=0.0, high=1.0, step=0.05, low_open=True,
+            help=("Strength (how much of the image is redrawn)", "Force (part de l'image redessinée)")),
+    Setting("steps", int, 25, low=1, high=MAX_STEPS, step=1, help=("Steps", "Étapes")),
+    Setting("guidance", float, 7.5, low=0.0, high=MAX_GUIDANCE, step=0.5, help=("Guidance (CFG scale)", "Guidage (CFG)")),
+    _side("width", "Width", "Largeur", NATIVE),
+    _side("height", "Height", "Hauteur", NATIVE),
+    SEED.but(help=("Seed (-1 = random)", "Graine (-1 = aléatoire)")),
+    Setting("batch_size", int, 1, low=1, high=MAX_BATCH, step=1, help=("Batch size", "Nombre d'images")),
+    Setting("scheduler", str, DEFAULT_SCHEDULER, choices=(DEFAULT_SCHEDULER, *SCHEDULERS), check_value=_scheduler,
+            help=("Sampler", "Échantillonneur")),
+    # None: automatic, as many as cost at most 5% of the denoising (pipelines.preview.PreviewBudget)
+    Setting("preview_every", int, None, low=0, high=MAX_STEPS, step=1,
+            help=("Show every Nth step (0 = off): noise turning into an image",
+                  "Montrer une étape sur N (0 = non) : le bruit devient une image")),
+)
+D = SETTINGS.defaults
+# Image-to-image's size defaults to its input's.
+FROM_IMAGE = ("the input image's size", "taille de l'image d'entrée")
+IMAGE_TO_IMAGE = SETTINGS.with_help(width=_side("width", "Width", "Largeur", FROM_IMAGE).help,
+                                    height=_side("height", "Height", "Hauteur", FROM_IMAGE).help)
+TEXT_TO_IMAGE = SETTINGS.only(n for n in SETTINGS.names() if n != "strength")
+MANY = TEXT_TO_IMAGE.only(n for n in TEXT_TO_IMAGE.names() if n != "seed")
+
+
+class DiffusionSettings(TypedDict, total=False):
+    """The settings every diffusion call takes (declared in `SETTINGS`)."""
+
+    negative_prompt: str
+    steps: int
+    guidance: float
+    seed: int | None
+    batch_size: int
+    scheduler: str | None
+    preview_every: int | None
+
+
+class SizedSettings(DiffusionSettings, total=False):
+    """With the size the model draws at (None: the model's or the input's)."""
+
+    width: int | None
+    height: int | None
 
 
 def _check_callback(callback) -> None:
@@ -98,22 +170,19 @@ class _Diffusion:
 
         return [m for m in [*self.pipe.components.values(), self.preview_decoder] if isinstance(m, torch.nn.Module)]
 
+    def _prepare(self, prompt, settings: dict[str, Any], size: tuple[int, int] | None) -> dict[str, Any]:
+        """The call's recipe so far: the prompt and the declared settings (@checked has checked them), with
+        what the model's family allows; `size`: the default width and height (None: the call has no size)."""
+        params = {"prompt": checks.text("prompt", prompt, max_chars=MAX_PROMPT_CHARS), **settings}
+        self.family.check_scheduler(params["scheduler"], SCHEDULERS)
+        self.family.check_negative_prompt(params["negative_prompt"])
+        if size is not None:
+            params["width"], params["height"] = self._check_size(*_or_default(params["width"], params["height"], *size))
+        return params
+
     @property
     def native_size(self) -> int:
         return self.family.native_size
-
-    def _check_common(self, prompt, negative_prompt, steps, guidance, batch_size, scheduler) -> dict[str, Any]:
-        checked = {
-            "prompt": checks.text("prompt", prompt, max_chars=MAX_PROMPT_CHARS),
-            "negative_prompt": checks.text("negative_prompt", negative_prompt, max_chars=MAX_PROMPT_CHARS, allow_empty=True),
-            "steps": checks.integer("steps", steps, low=1, high=MAX_STEPS),
-            "guidance": checks.number("guidance", guidance, low=0.0, high=MAX_GUIDANCE),
-            "batch_size": checks.integer("batch_size", batch_size, low=1, high=MAX_BATCH),
-            "scheduler": None if scheduler in (None, "", "default") else checks.choice("scheduler", scheduler, SCHEDULERS),
-        }
-        self.family.check_scheduler(checked["scheduler"], SCHEDULERS)
-        self.family.check_negative_prompt(checked["negative_prompt"])
-        return checked
 
     def _check_size(self, width, height) -> tuple[int, int]:
         step = self.family.size_step
@@ -151,13 +220,17 @@ class _Diffusion:
             notices.append(f"{self.family.name} has no guidance: the guidance setting was not used")
         return notices
 
-    def _step_callback(self, callback: StepCallback | None, preview_every: int | None, total: int, previews: list,
+    def _step_callback(self, callback: StepCallback | None, every: int | None, total: int, previews: list | None,
                        size: tuple[int, int]):
-        if callback is None and not preview_every:
+        if every is None:  # automatic: only where cheap (a tiny decoder) and someone watches
+            every = None if self.preview_decoder is not None and callback is not None else 0
+        if previews is None:  # nobody keeps the previews
+            every = 0
+        if callback is None and not every:
             return None
-        if preview_every:
+        if every:
             families.check_feature(self.pipe, "step previews")
-        budget = PreviewBudget() if preview_every is None else None  # None: as many as stay under 5%
+        budget = PreviewBudget() if every is None else None  # None: as many as stay under 5%
 
         def on_step_end(pipe, step, timestep, kwargs):
             done = step + 1
@@ -167,7 +240,7 @@ class _Diffusion:
             if budget is not None:
                 wanted = budget.allows(done, real_total)
             else:
-                wanted = preview_every and (done % preview_every == 0 or done == real_total)
+                wanted = every and (done % every == 0 or done == real_total)
             if wanted:
                 with budget.paying() if budget is not None else nullcontext():
                     preview = self.preview(kwargs["latents"][:1], *size)
@@ -200,21 +273,26 @@ class _Diffusion:
                 vae.to(torch.float16)
         return self.pipe.image_processor.postprocess(pixels, output_type="pil")
 
-    def _run(self, call_kwargs: dict, params: dict, seed: int, callback, preview_every: int) -> ImageResult:
+    def _run(self, call_kwargs: dict, params: dict, callback) -> ImageResult:
         # One generator per image, seeds seed, seed+1, ...: image i of a batch starts
         # from the noise of a single-image run with seed+i.
+        seed = params["seed"]
         seeds = [seed + i for i in range(params["batch_size"])]
-        if preview_every is None and (self.preview_decoder is None or callback is None):
-            preview_every = 0  # automatic previews: only where cheap (a tiny decoder) and someone watches
-        images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback, preview_every)
+        images, recipe, previews = self._generate([params["prompt"]], seeds, params, call_kwargs, callback)
         flagged = recipe.pop("flagged")
         if flagged:
             recipe["notices"] = [*recipe.get("notices", []), _flagged_notice(flagged, seeds)]
         return ImageResult(images=images, seeds=seeds, params={**recipe, "seed": seed}, previews=previews)
 
-    def _generate(self, prompts: list[str], seeds: list[int], params: dict, call_kwargs: dict, callback, preview_every: int):
-        """One diffusers call: len(seeds) images over `prompts` (each repeated equally)."""
-        previews: list = []
+    def _generate(self, prompts: list[str], seeds: list[int], params: dict, call_kwargs: dict, callback, *,
+                  keep_previews: bool = True):
+        """One diffusers call: len(seeds) images over `prompts` (each repeated equally).
+
+        `params`: the call's settings and recipe; its step-preview setting is read here and left out of the recipe.
+        """
+        recipe = {"task": self.task, "model": self.model, **params}
+        every = recipe.pop("preview_every", None)
+        previews: list | None = [] if keep_previews else None
         scheduler = self._use_scheduler(params["scheduler"])
         # A lone generator, not a list of one, so a single image equals a plain diffusers call.
         gens = [generator(self.device, s) for s in seeds]
@@ -229,17 +307,17 @@ class _Diffusion:
             guidance_scale=params["guidance"],
             num_images_per_prompt=len(seeds) // len(prompts),
             generator=gens[0] if len(gens) == 1 else gens,
-            callback_on_step_end=self._step_callback(callback, preview_every, total, previews, (params["width"], params["height"])),
+            callback_on_step_end=self._step_callback(callback, every, total, previews, (params["width"], params["height"])),
             **call_kwargs,
         )
-        recipe = {"task": self.task, "model": self.model, **params, "scheduler": scheduler, "dtype": precision_of(self.pipe)}
+        recipe.update(scheduler=scheduler, dtype=precision_of(self.pipe))
         if notices:
             recipe["notices"] = sorted(set(notices))
         # Pipelines with a safety checker (SD 1.x/2.x hub layouts) black out what it flags:
         # say which images, rather than hand back black squares without a word.
         verdicts = getattr(output, "nsfw_content_detected", None) or []
         recipe["flagged"] = [i for i, verdict in enumerate(verdicts) if verdict]
-        return list(output.images), recipe, previews
+        return list(output.images), recipe, previews or []
 
     def _denoising_steps(self, params: dict) -> int:
         return params["steps"]
@@ -279,58 +357,53 @@ class TextToImage(_Diffusion):
         """The img2img pipeline over the same weights (no second copy in memory)."""
         return ImageToImage.from_text_to_image(self)
 
+    @checked(TEXT_TO_IMAGE)
     def __call__(
         self,
         prompt: str,
         *,
-        negative_prompt: str = "",
-        steps: int = 25,
-        guidance: float = 7.5,
-        width: int | None = None,
-        height: int | None = None,
-        seed: int | None = None,
-        batch_size: int = 1,
-        scheduler: str | None = None,
-        preview_every: int | None = None,
         hires: dict | None = None,
         control: list | None = None,
         callback: StepCallback | None = None,
         upscale_image: Callable[[Image.Image], Image.Image] | None = None,
         load_control: Callable | None = None,
+        **settings: Unpack[SizedSettings],
     ) -> ImageResult:
         """Generate `batch_size` images; width and height default to the model's native size.
 
+        The settings (negative_prompt, steps, guidance, ...) are declared in `TEXT_TO_IMAGE`.
         `hires={"scale", "steps", "strength", "upscaler"}`: a hires fix (see `pipelines.hires`);
         `upscale_image(image)` serves its "upscaler" choice.
         `control=[{"model", "image", "preprocessor", "scale", "start", "end"}]`: ControlNet guidance
         (see `pipelines.control`); `load_control(kind, name)` loads its models.
+        `callback(step, total, preview)` is called after every step.
         """
         from pipelines import control as controlnet
         from pipelines import hires as hires_fix
 
-        params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
-        width, height = self._check_size(*_or_default(width, height, self.native_size, self.native_size))
-        preview_every = _check_preview_every(preview_every)
+        # 1. check: the declared settings on the way in (@checked), then what the model's family allows
+        params = self._prepare(prompt, settings, (self.native_size, self.native_size))
         _check_callback(callback)
-        hires = hires_fix.check(hires, width, height)
-        seed = checks.seed(seed)
-        params.update(width=width, height=height)
+        size = {"width": params["width"], "height": params["height"]}
+        hires = hires_fix.check(hires, *size.values())
+        # 2. run: guided by ControlNet, in two passes (a hires fix), or plain
         if control:
-            runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=False,
+            runner, extra, params["control"] = controlnet.prepare(self, control, tuple(size.values()), img2img=False,
                                                                   loader=load_control)
             if hires is not None:  # both passes guided: the second with the maps made at the upscaled size
-                big = hires_fix.target_size(width, height, hires["scale"])
+                big = hires_fix.target_size(*size.values(), hires["scale"])
                 redraw = controlnet.prepare(ImageToImage.from_text_to_image(self), control, big, img2img=True,
                                             loader=load_control)[:2]
-                return hires_fix.run(runner, params, seed, hires, callback, preview_every, upscale_image,
-                                     first_extra=extra, redraw=redraw)
-            return runner._run({"width": width, "height": height, **extra}, params, seed, callback, preview_every)
+                return hires_fix.run(runner, params, hires, callback, upscale_image, first_extra=extra, redraw=redraw)
+            return runner._run({**size, **extra}, params, callback)
         if hires is not None:
-            return hires_fix.run(self, params, seed, hires, callback, preview_every, upscale_image)
-        return self._run({"width": width, "height": height}, params, seed, callback, preview_every)
+            return hires_fix.run(self, params, hires, callback, upscale_image)
+        return self._run(size, params, callback)
 
+    @checked(MANY)
     def many(self, prompts: list[str], seeds: list[int], **settings) -> list[ImageResult]:
-        """One image per (prompt, seed) pair in a single batched call; `settings` as for `__call__`.
+        """One image per (prompt, seed) pair in a single batched call; `settings` as for `__call__`
+        (batch_size 1 and no seed: one image per pair; no step previews are kept).
 
         For job runners: equal settings, different prompts and seeds, one pass of the model.
         """
@@ -338,18 +411,13 @@ class TextToImage(_Diffusion):
             raise ValueError(f"prompts and seeds must be non-empty lists of one length, got {len(prompts)} and {len(seeds)}")
         if len(prompts) > MAX_BATCH:
             raise ValueError(f"prompts must hold at most {MAX_BATCH} prompts, got {len(prompts)}")
-        if settings.get("batch_size", 1) != 1:
+        if settings["batch_size"] != 1:
             raise ValueError(f"batch_size must be 1 with many(), got {settings['batch_size']}")
-        width, height = settings.pop("width", None), settings.pop("height", None)
-        params = self._check_common(prompts[0], settings.pop("negative_prompt", ""), settings.pop("steps", 25),
-                                    settings.pop("guidance", 7.5), 1, settings.pop("scheduler", None))
-        if settings:
-            raise ValueError(f"unknown setting {sorted(settings)[0]!r} for many()")
+        params = self._prepare(prompts[0], settings, (self.native_size, self.native_size))
         prompts = [checks.text("prompt", p, max_chars=MAX_PROMPT_CHARS) for p in prompts]
         seeds = [checks.seed(s) for s in seeds]
-        width, height = self._check_size(*_or_default(width, height, self.native_size, self.native_size))
-        params.update(width=width, height=height)
-        images, recipe, _ = self._generate(prompts, seeds, params, {"width": width, "height": height}, None, 0)
+        images, recipe, _ = self._generate(prompts, seeds, params, {"width": params["width"], "height": params["height"]},
+                                           None, keep_previews=False)
         flagged = recipe.pop("flagged")
         results = []
         for index, (image, prompt, seed) in enumerate(zip(images, prompts, seeds, strict=True)):
@@ -382,59 +450,56 @@ class ImageToImage(_Diffusion):
         img2img._default_scheduler = text_to_image._default_scheduler
         return img2img
 
+    @checked(IMAGE_TO_IMAGE)
     def __call__(
         self,
         image,
         prompt: str,
         *,
-        negative_prompt: str = "",
-        strength: float = 0.6,
-        steps: int = 25,
-        guidance: float = 7.5,
-        width: int | None = None,
-        height: int | None = None,
-        seed: int | None = None,
-        batch_size: int = 1,
-        scheduler: str | None = None,
-        preview_every: int | None = None,
+        strength: float = D.strength,
         control: list | None = None,
         callback: StepCallback | None = None,
         load_control: Callable | None = None,
+        **settings: Unpack[SizedSettings],
     ) -> ImageResult:
         """Redraw `image` after `prompt`; `strength` 0-1 is how much of it is replaced.
 
         Width and height default to the image's own size, fitted into the allowed
         range and rounded to a multiple of 8; the image is resized to them.
+        The other settings are declared in `IMAGE_TO_IMAGE`; `control` as for `TextToImage`.
         """
+        # 1. check: the declared settings on the way in (@checked), then the image and what the family allows
         source = load_image(image)
-        params = self._check_common(prompt, negative_prompt, steps, guidance, batch_size, scheduler)
-        strength = checks.number("strength", strength, low=0.0, high=1.0, low_open=True)
-        if int(params["steps"] * strength) < 1:
-            raise ValueError(
-                f"strength {strength:g} with steps {params['steps']} leaves no denoising step "
-                "(steps x strength must be at least 1); raise strength or steps"
-            )
-        default_w, default_h = fit_size(*source.size, step=self.family.size_step)
-        width, height = self._check_size(*_or_default(width, height, default_w, default_h))
-        preview_every = _check_preview_every(preview_every)
+        params = self._prepare(prompt, {"strength": strength, **settings}, fit_size(*source.size, step=self.family.size_step))
+        check_steps_left(params["steps"], strength)
         _check_callback(callback)
-        seed = checks.seed(seed)
-        params.update(strength=strength, width=width, height=height)
+        # 2. prepare: the image at the size the model draws at
+        width, height = params["width"], params["height"]
         if source.size != (width, height):
             source = source.resize((width, height), Image.LANCZOS)
         call = {"image": source, "strength": strength}
         if "width" in inspect.signature(type(self.pipe).__call__).parameters:
             call.update(width=width, height=height)  # SD3 and FLUX.1 otherwise draw at their native size
+        # 3. run
         if control:
             from pipelines import control as controlnet
 
             runner, extra, params["control"] = controlnet.prepare(self, control, (width, height), img2img=True,
                                                                   loader=load_control)
-            return runner._run({**call, **extra}, params, seed, callback, preview_every)
-        return self._run(call, params, seed, callback, preview_every)
+            return runner._run({**call, **extra}, params, callback)
+        return self._run(call, params, callback)
 
     def _denoising_steps(self, params: dict) -> int:
         return min(int(params["steps"] * params["strength"]), params["steps"])
+
+
+def check_steps_left(steps: int, strength: float) -> None:
+    """At least one denoising step: diffusers runs int(steps x strength) of them."""
+    if int(steps * strength) < 1:
+        raise ValueError(
+            f"strength {strength:g} with steps {steps} leaves no denoising step "
+            "(steps x strength must be at least 1); raise strength or steps"
+        )
 
 
 def _or_default(width, height, default_width: int, default_height: int) -> tuple:

@@ -17,10 +17,10 @@ Where the decoder comes from, first found wins:
 Previews are decoded at 256x256 at most (`MAX_PREVIEW_LATENT`). Even so, on a
 CPU a tiny decoder's preview costs a sizeable share of a denoising step (SD at
 512x512: TAESD is 0.13x the full VAE, whose decode costs about three steps), so
-the default (`preview_every=None` in the wrappers) is a budget rather than a
-rate: where a tiny decoder is loaded and a callback watches, a step is previewed
-when the previews so far plus one more stay within 5% of the time spent
-denoising (`PreviewBudget`). Fast machines get every step, slow ones fewer; the
+the wrappers' default (their step-preview setting left at None,
+`pipelines.image.SETTINGS`) is a budget rather than a rate: where a tiny
+decoder is loaded and a callback watches, a step is previewed when the
+previews so far plus one more stay within 5% of the time spent denoising (`PreviewBudget`). Fast machines get every step, slow ones fewer; the
 image itself never depends on it. With only the full VAE the default is none.
 """
 

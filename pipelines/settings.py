@@ -162,28 +162,78 @@ def checked(settings: Settings):
 
     At decoration time, the signature's defaults must equal the declared ones:
     a default written twice would drift.
+
+    A call may take declared settings through `**settings` (typed
+    `Unpack[SomeTypedDict]` so IDEs complete them): the decorated call's
+    signature then shows each of them as a keyword of its own with its declared
+    default (what `help()`, `inspect.signature` and the studio read), unknown
+    keywords are refused as by any call, and the body gets them all in the
+    dict, defaults filled in and checked. The TypedDict's keys must be those
+    declared settings, no more, no fewer.
     """
 
     def decorate(call: Callable) -> Callable:
         signature = inspect.signature(call)
-        mine = settings.only(signature.parameters)
-        for setting in mine:
-            default = signature.parameters[setting.name].default
-            if default is not inspect.Parameter.empty and default != setting.default:
-                raise TypeError(f"{call.__qualname__}: {setting.name} defaults to {default!r}, declared {setting.default!r}")
+        spread = next((p for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+        for name, parameter in signature.parameters.items():
+            default = parameter.default
+            if name in settings and default is not inspect.Parameter.empty and default != settings[name].default:
+                raise TypeError(f"{call.__qualname__}: {name} defaults to {default!r}, declared {settings[name].default!r}")
+        spread_names = [s.name for s in settings if s.name not in signature.parameters] if spread else []
+        shown = signature
+        if spread is not None:
+            hints = _typed_dict_hints(call, spread)
+            if hints is not None and set(hints) != set(spread_names):
+                raise TypeError(f"{call.__qualname__}: **{spread.name} types {sorted(hints)}, "
+                                f"declared {sorted(spread_names)}")
+            spread_out = {name: inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=settings[name].default,
+                                                  annotation=(hints or {}).get(name, _annotation(settings[name])))
+                          for name in spread_names}
+            keywords = {**{n: p for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY}, **spread_out}
+            order = settings.names()  # the declared settings first, in declared order, then the call's others
+            keywords = sorted(keywords.values(), key=lambda p: order.index(p.name) if p.name in settings else len(order))
+            before = [p for p in signature.parameters.values() if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
+            shown = signature.replace(parameters=[*before, *keywords])
+        mine = settings.only(shown.parameters)
 
         @functools.wraps(call)
         def run(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
+            bound = shown.bind(*args, **kwargs)
             bound.apply_defaults()
             for setting in mine:
                 bound.arguments[setting.name] = setting.check(bound.arguments[setting.name])
-            return call(*bound.args, **bound.kwargs)
+            if spread is None:
+                return call(*bound.args, **bound.kwargs)
+            arguments = {k: v for k, v in bound.arguments.items() if k not in spread_names}
+            arguments[spread.name] = {name: bound.arguments[name] for name in spread_names}
+            inner = inspect.BoundArguments(signature, arguments)
+            return call(*inner.args, **inner.kwargs)
 
+        run.__signature__ = shown
         run.settings = mine  # what the call takes, for the studio and the tools
         return run
 
     return decorate
+
+
+def _annotation(setting: Setting) -> Any:
+    return setting.type | None if setting.default is None else setting.type
+
+
+def _typed_dict_hints(call: Callable, spread: inspect.Parameter) -> dict[str, Any] | None:
+    """The keys and types of `**spread: Unpack[TD]`, or None when it is not annotated so."""
+    import typing
+
+    annotation = spread.annotation
+    if isinstance(annotation, str):
+        try:
+            annotation = eval(annotation, call.__globals__)  # noqa: S307 - the module's own annotation
+        except Exception:
+            return None
+    if typing.get_origin(annotation) is not typing.Unpack:
+        return None
+    (typed,) = typing.get_args(annotation)
+    return typing.get_type_hints(typed)
 
 
 def settings_of(call: Callable) -> Settings:

@@ -141,7 +141,10 @@ class StudioBase:
         What the UI, the CLI and the API docs show: ranges, choices, help, defaults.
         """
         op = operations.get(operation)
-        chosen = {**self.preset.defaults(op.section), **self.model_defaults(op.section, self.model_ref(op.section, model))}
+        # A section without one model of its own (speech: a voice per language) has only its section's defaults.
+        named = model not in (None, "") or self.preset.sections.get(op.section, {}).get("model")
+        own = self.model_defaults(op.section, self.model_ref(op.section, model)) if named else {}
+        chosen = {**self.preset.defaults(op.section), **own}
         declared = op.settings()
         return declared.but_defaults({k: v for k, v in chosen.items() if k not in declared or declared[k].preset})
 

@@ -440,6 +440,9 @@ CASES = [
     ("model_defaults", "unknown-section", lambda s, f: s.model_defaults("imagery", None), "section must be one of"),
     ("model_choice", "blank-model", lambda s, f: s.model_choice("image", "   "), "model"),
     ("model_choice", "model-number", lambda s, f: s.model_choice("image", 42), "model"),
+    ("settings", "unknown-operation", lambda s, f: s.settings("paint"), "operation"),
+    ("settings", "model-number", lambda s, f: s.settings("text_to_image", 42), "model"),
+    ("part_settings", "unknown-keyword", lambda s, f: s.part_settings("lora"), "keyword"),
     ("text_to_image", "model-number", lambda s, f: s.text_to_image("a fox", model=42), "model"),
     ("text_to_image", "lora-weight-words", lambda s, f: s.text_to_image("a fox <lora:x:lots>"), "weight"),
     ("text_to_image", "lora-unknown", lambda s, f: s.text_to_image("a fox <lora:nowhere:1>"), "LoRA 'nowhere'"),
@@ -510,6 +513,8 @@ VALID = {
     "Studio": lambda s, f: repr(Studio(preset="tiny", outputs=f.folder / "never")),
     "list_models": lambda s, f: [row["name"] for row in s.list_models("image")],
     "model_choice": lambda s, f: s.model_choice("image").name,
+    "settings": lambda s, f: s.settings("text_to_image").names(),
+    "part_settings": lambda s, f: s.part_settings("hires").names(),
     "model_defaults": lambda s, f: s.model_defaults("image", s.model_ref("image")),
     "batch": lambda s, f: [j.method for j in parse_jobs(job_file(f, '{"task": "text_to_image", "prompt": "a fox"}'), Studio)],
 }

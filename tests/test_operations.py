@@ -51,6 +51,55 @@ def test_a_signature_default_that_drifts_from_its_declaration_is_refused_at_impo
             return rate
 
 
+def test_settings_taken_as_keyword_arguments_are_shown_filled_in_and_checked():
+    import inspect
+    from typing import TypedDict, Unpack
+
+    declared = Settings(Setting("rate", float, 1.0, low=0.5, high=2.0), Setting("pitch", int, 0, low=-12, high=12))
+
+    class Voice(TypedDict, total=False):
+        rate: float
+        pitch: int
+
+    @checked(declared)
+    def speak(text, *, loud=False, **settings: Unpack[Voice]):
+        return settings, loud
+
+    shown = inspect.signature(speak).parameters
+    assert list(shown) == ["text", "rate", "pitch", "loud"] and shown["pitch"].default == 0
+    assert speak("hi") == ({"rate": 1.0, "pitch": 0}, False)
+    assert speak("hi", pitch=3, loud=True) == ({"rate": 1.0, "pitch": 3}, True)
+    with pytest.raises(ValueError, match="pitch must be between -12 and 12, got 13"):
+        speak("hi", pitch=13)
+    with pytest.raises(TypeError, match="volume"):
+        speak("hi", volume=3)
+
+    class Partial(TypedDict, total=False):
+        rate: float
+
+    with pytest.raises(TypeError, match="declared"):
+        @checked(declared)
+        def whisper(text, **settings: Unpack[Partial]):
+            return settings
+
+
+def test_the_image_calls_show_their_declared_settings():
+    import inspect
+
+    from pipelines.image import SETTINGS, TextToImage
+    from pipelines.inpaint import Inpaint
+
+    shown = inspect.signature(TextToImage.__call__).parameters
+    assert shown["steps"].default == SETTINGS["steps"].default == 25 and shown["scheduler"].default == "default"
+    assert "strength" not in shown and "width" not in inspect.signature(Inpaint.outpaint).parameters
+    assert [s.name for s in Inpaint.__call__.settings][:5] == ["negative_prompt", "mask_blur", "inpaint_area", "padding",
+                                                                "mask_mode"]
+    with pytest.raises(ValueError, match=r"guidance must be in \[0, 30\], got 31"):
+        TextToImage.__call__(None, "a fox", guidance=31)
+    assert [s.name for s in Studio.part_settings("hires")] == ["scale", "steps", "strength", "upscaler"]
+    assert Studio.part_settings("control")["preprocessor"].values() == ["canny", "depth", "none"]
+
+
 def test_the_upscaler_reads_its_declared_settings():
     from pipelines.upscale import SETTINGS, Upscaler
 

@@ -294,7 +294,7 @@ def _text_to_image_many(studio, unit: list[Job]):
     settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed", "model")}
     model = studio.model_ref("image", unit[0].kwargs.get("model"))
     settings = studio._settings("text_to_image", settings, model=model)
-    settings = {k: v for k, v in settings.items() if k not in ("preview_every", "callback", "batch_size")}
+    settings = {k: v for k, v in settings.items() if k not in ("callback", "batch_size")}  # many() keeps no previews
     from studio.library import networks
 
     for job in unit:  # an embedding applies to its own request only: such units run job by job

@@ -31,8 +31,10 @@ class ImageTasks(StudioBase):
         """Images from a prompt. Unset settings come from the preset, then the model's defaults.
 
         `seed` None or -1 draws one (recorded in the result); image i of a batch uses seed + i.
-        `preview_every` N > 0 decodes every Nth step into `result.previews`.
-        `hires`: a hires fix, {"scale": 2, "steps": 0, "strength": 0.7, "upscaler": "latent"|"lanczos"|"upscaler"}.
+        Step previews: N > 0 decodes every Nth step into `result.previews`; 0 none; unset, where cheap.
+        The settings' ranges and defaults: `settings("text_to_image")`.
+        `hires`: a hires fix, {"scale": 2, "steps": 0, "strength": 0.7, "upscaler": "latent"|"lanczos"|"upscaler"}
+        (its settings: `part_settings("hires")`).
         `control`: ControlNet guidance, [{"model", "image", "preprocessor": "canny"|"depth"|"none", "scale",
         "start", "end"}]; models by hub id or folder.
         `callback(step, total, preview)` is called after each step.
@@ -40,11 +42,9 @@ class ImageTasks(StudioBase):
         `loras`: LoRAs of `list_models("lora")` for this request only: "name:0.8, other" or {"name": 0.8};
         the prompt's `<lora:name:0.8>` tags add to them. Embeddings apply where the prompt names them.
         """
+        given = locals()
         from pipelines.image import TextToImage
 
-        given = dict(negative_prompt=negative_prompt, steps=steps, guidance=guidance, width=width, height=height,
-                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, hires=hires,
-                     control=control, callback=callback)
         loaded = self.model_ref("image", model)
         settings = self._settings("text_to_image", given, model=loaded)
         settings.pop("upscale_image", None)
@@ -84,11 +84,9 @@ class ImageTasks(StudioBase):
         `model`, `loras`: as for `text_to_image`.
         `control`: ControlNet guidance, as for `text_to_image`.
         """
+        given = locals()
         from pipelines.image import TextToImage
 
-        given = dict(negative_prompt=negative_prompt, strength=strength, steps=steps, guidance=guidance, width=width,
-                     height=height, seed=seed, batch_size=batch_size, scheduler=scheduler,
-                     preview_every=preview_every, control=control, callback=callback)
         model = self.model_ref("image", model)
         settings = self._settings("image_to_image", given, model=model)
         settings["load_control"] = self._control_loader
@@ -102,6 +100,17 @@ class ImageTasks(StudioBase):
                 result = pipe(image, chosen.prompt, **settings)
         chosen.record(result.params, prompt)
         return self._finish(result)
+
+    @staticmethod
+    def part_settings(keyword: str):
+        """The declared settings inside a dict keyword of the image operations (`pipelines.settings.Settings`):
+        "hires" (the keys of `hires={...}`) or "control" (those of one ControlNet unit, beside its model and image)."""
+        from pipelines import control, hires
+
+        parts = {"hires": hires.SETTINGS, "control": control.SETTINGS}
+        if keyword not in parts:
+            raise ValueError(f"keyword must be one of {', '.join(parts)}, got {keyword!r}")
+        return parts[keyword]
 
     def _control_loader(self, kind: str, name: str):
         """A ControlNet ("controlnet") or a depth model ("depth"), loaded once into the model cache."""

@@ -58,11 +58,7 @@ class InpaintTasks(StudioBase):
         drawn at width x height and pasted back. `mask_blur` softens the mask's edge (pixels).
         `model`: another checkpoint, e.g. an inpainting one (9-channel UNet); default the preset's.
         """
-
-        given = dict(negative_prompt=negative_prompt, mask_blur=mask_blur, inpaint_area=inpaint_area, padding=padding,
-                     mask_mode=mask_mode, strength=strength, steps=steps, guidance=guidance, width=width, height=height,
-                     seed=seed, batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
-        settings = self._settings("inpaint", given, model=self.model_ref("image", model))
+        settings = self._settings("inpaint", locals(), model=self.model_ref("image", model))
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), None)  # <lora:...> tags
         with self._guard("inpainting"), self._inpainter(model) as pipe:
             with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):
@@ -97,11 +93,7 @@ class InpaintTasks(StudioBase):
         `fill`: what the new parts start from before the redraw (edge, mirror, noise, gray).
         The original pixels stay in place, unchanged; the result is the bigger canvas.
         """
-
-        given = dict(left=left, right=right, up=up, down=down, fill=fill, negative_prompt=negative_prompt,
-                     mask_blur=mask_blur, strength=strength, steps=steps, guidance=guidance, seed=seed,
-                     batch_size=batch_size, scheduler=scheduler, preview_every=preview_every, callback=callback)
-        settings = self._settings("outpaint", given, model=self.model_ref("image", model))
+        settings = self._settings("outpaint", locals(), model=self.model_ref("image", model))
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), None)
         with self._guard("outpainting"), self._inpainter(model) as pipe:
             with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):

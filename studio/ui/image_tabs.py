@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.ui import examples, image_extras, xy_fields
 from studio.ui.errors import guard
-from studio.ui.fields import Image, Number, Slider, default, follow_model
+from studio.ui.fields import Image, follow_model, spread, widget
 from studio.ui.i18n import t
 from studio.ui.model_picker import client_model, lora_choice, lora_chooser, model_dropdown
 from studio.ui.parts import TabParts
@@ -17,19 +17,7 @@ TEXTS = {
     "tab_t2i": ("Text → Image", "Images à partir de texte"),
     "tab_i2i": ("Image → Image", "Image à partir d'image"),
     "img_prompt": ("Prompt", "Description (prompt)"),
-    "img_negative": ("Negative prompt", "Prompt négatif"),
     "img_generate": ("Generate", "Générer"),
-    "img_steps": ("Steps", "Étapes"),
-    "img_guidance": ("Guidance (CFG scale)", "Guidage (CFG)"),
-    "img_width_t2i": ("Width (0 = the model's native size)", "Largeur (0 = taille native du modèle)"),
-    "img_height_t2i": ("Height (0 = the model's native size)", "Hauteur (0 = taille native du modèle)"),
-    "img_width_i2i": ("Width (0 = the input image's size)", "Largeur (0 = taille de l'image d'entrée)"),
-    "img_height_i2i": ("Height (0 = the input image's size)", "Hauteur (0 = taille de l'image d'entrée)"),
-    "img_seed": ("Seed (-1 = random)", "Graine (-1 = aléatoire)"),
-    "img_batch": ("Batch size", "Nombre d'images"),
-    "img_sampler": ("Sampler", "Échantillonneur"),
-    "img_preview_every": ("Show every Nth step (0 = off): noise turning into an image",
-                          "Montrer une étape sur N (0 = non) : le bruit devient une image"),
     "img_more": ("More", "Plus"),
     "img_seed_random": ("Random", "Aléatoire"),
     "img_seed_reuse": ("Reuse last", "Reprendre"),
@@ -38,40 +26,53 @@ TEXTS = {
     "img_steps_strip": ("Steps", "Étapes"),
     "img_recipe": ("Recipe", "Recette"),
     "img_image": ("Image", "Image"),
-    "img_strength": ("Strength (how much of the image is redrawn)", "Force (part de l'image redessinée)"),
     "img_redraw": ("Redraw", "Redessiner"),
 }
+PICKED = ["model", "lora_names", "lora_weight"]  # history restores the model; the LoRAs are not recipe keys
+# In view beside the prompt, row by row (then the seed); an image tab's other shared settings go under "More".
+ROWS = (("width", "height"), ("steps", "guidance"), ("scheduler", "batch_size"))
+PLOTTED = {"steps", "guidance", "width", "height", "seed", "scheduler"}  # what an X/Y plot of the tab takes
 
 
-def _settings(studio, call, *, img2img: bool):
-    """The main settings, in view beside the prompt as creators expect them; returns them in API order."""
-    from pipelines.image import MAX_BATCH, MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, SCHEDULERS
+def negative_prompt(settings) -> gr.Textbox:
+    return widget(settings["negative_prompt"], placeholder="blurry, low quality")
 
-    size = "i2i" if img2img else "t2i"
-    with gr.Row():
-        width = Slider(0, MAX_SIZE, step=8, value=0, label=t(f"img_width_{size}"))
-        height = Slider(0, MAX_SIZE, step=8, value=0, label=t(f"img_height_{size}"))
-    with gr.Row():
-        steps = Slider(1, MAX_STEPS, step=1, value=default(studio, "image", call, "steps"), label=t("img_steps"))
-        guidance = Slider(0, MAX_GUIDANCE, step=0.5, value=default(studio, "image", call, "guidance"), label=t("img_guidance"))
-    with gr.Row():
-        scheduler = gr.Dropdown(["default", *SCHEDULERS], value="default", label=t("img_sampler"), allow_custom_value=True)
-        batch_size = Slider(1, MAX_BATCH, step=1, value=default(studio, "image", call, "batch_size"), label=t("img_batch"))
+
+def shared_names(studio) -> list[str]:
+    """The settings every image tab shows below its own, in the order of the endpoints' parameters."""
+    return [name for name in studio.settings("text_to_image").names() if name != "negative_prompt"]
+
+
+def _settings(studio, settings) -> tuple[dict, gr.Button]:
+    """The shared settings (`studio.settings(operation)`), beside the prompt as creators expect them;
+    returns them by name in API order, and the seed's Reuse button. One the operation does not take
+    (outpaint's size: the image's plus the sides) is there, hidden, so every endpoint takes the same."""
+    names = shared_names(studio)
+    declared = {name: settings[name] if name in settings else studio.settings("text_to_image")[name] for name in names}
+    made = {}
+    for row in ROWS:
+        with gr.Row():
+            for name in row:  # a size of 0: the model's (or the input's)
+                made[name] = widget(declared[name], **({"value": 0} if declared[name].default is None else {}),
+                                    **({"allow_custom_value": True} if declared[name].choices else {}))
     with gr.Row(equal_height=True):
-        seed = Number(value=-1, precision=0, label=t("img_seed"), scale=4, elem_classes="seed-number")
+        made["seed"] = widget(declared["seed"], value=-1, scale=4, elem_classes="seed-number")
         random_seed = gr.Button(t("img_seed_random"), size="sm", scale=1, min_width=80, elem_classes="seed-random")
         reuse_seed = gr.Button(t("img_seed_reuse"), size="sm", scale=1, min_width=80, elem_classes="seed-reuse")
     with gr.Accordion(t("img_more"), open=False):
-        preview_every = Slider(0, MAX_STEPS, step=1, value=preview_default(studio, call), label=t("img_preview_every"))
-    random_seed.click(lambda: -1, None, seed, queue=False, api_visibility="private")
-    return [steps, guidance, width, height, seed, batch_size, scheduler, preview_every], reuse_seed
+        for name in names:
+            if name not in made:  # the step previews: left to the studio (None), about eight frames
+                made[name] = widget(declared[name], **({"value": _frames(settings)} if declared[name].default is None else {}))
+    random_seed.click(lambda: -1, None, made["seed"], queue=False, api_visibility="private")
+    for name in names:
+        made[name].visible = made[name].visible and name in settings
+    return {name: made[name] for name in names}, reuse_seed
 
 
-def preview_default(studio, call) -> int:
-    """Step previews the UI asks for: the studio's default where it has one (previews on where cheap),
-    else about eight frames over the default steps, so the strip shows the noise turning into an image."""
-    chosen = default(studio, "image", call, "preview_every")
-    return chosen or max(1, int(default(studio, "image", call, "steps") or 8) // 8)
+def _frames(settings) -> int:
+    """Step previews the UI asks for where the studio leaves them automatic (previews on where cheap):
+    about eight frames over the default steps, so the strip shows the noise turning into an image."""
+    return max(1, int(settings["steps"].default or 8) // 8)
 
 
 def _reuse_seed(recipe):
@@ -99,8 +100,8 @@ def _wire(run, stop, reuse, handler, inputs, outputs, gpu, *, api_name, seed, su
 
 def _stream(studio, operation, *args, **settings):
     """Run one image operation, yielding step previews, then the saved images and recipe."""
-    settings["width"] = settings["width"] or None
-    settings["height"] = settings["height"] or None
+    settings["width"] = settings.get("width") or None
+    settings["height"] = settings.get("height") or None
     yield from stream_images(lambda on_step: operation(*args, callback=on_step, **settings), 3,
                              lambda value, frames: ([str(p) for p in studio.save(value)], frames, value.params))
 
@@ -114,112 +115,105 @@ def _outputs():
 
 
 def text_to_image_tab(studio, gpu: dict) -> TabParts:
-    from pipelines.image import TextToImage
-
+    declared = studio.settings("text_to_image")
     with gr.Tab(t("tab_t2i"), id="text_to_image"):
         with gr.Row():
             with gr.Column(scale=1):
                 prompt = gr.Textbox(label=t("img_prompt"), lines=3, placeholder="a red fox in the snow, watercolor")
-                negative_prompt = gr.Textbox(label=t("img_negative"), value="", placeholder="blurry, low quality")
+                negative = negative_prompt(declared)
                 model = model_dropdown(studio, "image")
                 loras, lora_weight = lora_chooser(studio)
                 run, stop = _controls("img_generate")
-                settings, reuse = _settings(studio, TextToImage.__call__, img2img=False)
-                hires = image_extras.hires_fields()
+                settings, reuse = _settings(studio, declared)
+                hires = image_extras.hires_fields(studio)
                 control = image_extras.control_fields(studio)
                 plot = xy_fields.fields()
             outputs = _outputs()
         gr.Examples([["a red fox in the snow, watercolor"], ["a lighthouse at dawn, oil painting"]], inputs=[prompt])
+    fields = {"negative_prompt": negative, **settings}
 
     @guard
     @gpu_task(120)
-    def text_to_image(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
-                      model=None, loras=None, lora_weight=0.8,
-                      hires_on=False, hires_scale=2.0, hires_steps=0, hires_strength=0.7, hires_upscaler="latent",
-                      control_model=None, control_image=None, control_preprocessor="canny", control_scale=1.0,
-                      control_start=0.0, control_end=1.0, progress=gr.Progress(track_tqdm=True)):
+    @spread(fields)
+    def text_to_image(prompt, settings, model=None, loras=None, lora_weight=0.8, hires_on=False, hires_scale=None,
+                      hires_steps=None, hires_strength=None, hires_upscaler=None, control_model=None, control_image=None,
+                      control_preprocessor=None, control_scale=None, control_start=None, control_end=None,
+                      progress=gr.Progress(track_tqdm=True)):
         hires_fix = image_extras.hires_value(hires_on, hires_scale, hires_steps, hires_strength, hires_upscaler)
         guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
                                            control_start, control_end)
-        yield from _stream(studio, studio.text_to_image, prompt, negative_prompt=negative_prompt, steps=steps,
-                           guidance=guidance, width=width, height=height, seed=seed, batch_size=batch_size,
-                           scheduler=scheduler, preview_every=preview_every, model=client_model(model),
+        yield from _stream(studio, studio.text_to_image, prompt, **settings, model=client_model(model),
                            loras=lora_choice(loras, lora_weight), hires=hires_fix, control=guide)
 
     @guard
     @gpu_task(600)
-    def xy_plot(prompt, negative_prompt, steps, guidance, width, height, seed, batch_size, scheduler, preview_every,
-                model=None, loras=None, lora_weight=0.8, x_setting="steps", x_values="10, 20, 30", y_setting="none",
-                y_values="", progress=gr.Progress(track_tqdm=True)):
+    @spread(fields)
+    def xy_plot(prompt, settings, model=None, loras=None, lora_weight=0.8, x_setting="steps", x_values="10, 20, 30",
+                y_setting="none", y_values="", progress=gr.Progress(track_tqdm=True)):
         """The grid first, then every cell, each saved with its own recipe (batch_size and previews do not apply)."""
         axes = xy_fields.axes(x_setting, x_values, y_setting, y_values)
+        fixed = {k: v for k, v in settings.items() if k in PLOTTED or k == "negative_prompt"}
+        fixed.update(width=fixed["width"] or None, height=fixed["height"] or None)
         result = yield from waiting(lambda stop: studio.xy_plot(
-            "text_to_image", **axes, prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance,
-            width=width or None, height=height or None, seed=seed, scheduler=scheduler, model=client_model(model),
+            "text_to_image", **axes, prompt=prompt, **fixed, model=client_model(model),
             loras=lora_choice(loras, lora_weight), stop=stop), 3)
         yield [str(p) for p in studio.save(result)], [], result.params
 
-    follow_model(studio, "text_to_image", model, {"steps": settings[0], "guidance": settings[1]})
-    inputs = [prompt, negative_prompt, *settings, model, loras, lora_weight, *hires.values(), *control.values()]
-    _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings[4],
+    follow_model(studio, "text_to_image", model, {"steps": settings["steps"], "guidance": settings["guidance"]})
+    inputs = [prompt, *fields.values(), model, loras, lora_weight, *hires.values(), *control.values()]
+    _wire(run, stop, reuse, text_to_image, inputs, outputs, gpu, api_name="text_to_image", seed=settings["seed"],
           submit=prompt)
-    plotting = plot["run"].click(xy_plot, [prompt, negative_prompt, *settings, model, loras, lora_weight,
+    plotting = plot["run"].click(xy_plot, [prompt, *fields.values(), model, loras, lora_weight,
                                            *(plot[k] for k in ("x_setting", "x_values", "y_setting", "y_values"))],
                                  outputs, api_name="xy_plot", **gpu)
     stop.click(None, None, None, cancels=[plotting], queue=False, api_visibility="private")
     axes = {f"xy.{name}": plot[name] for name in ("x_setting", "x_values", "y_setting", "y_values")}
     return TabParts("text_to_image", ("text_to_image",),
-                    {**_named(inputs, ["prompt", "negative_prompt", *SETTINGS, *PICKED, *hires, *control]), **axes},
+                    {**_named(inputs, ["prompt", *fields, *PICKED, *hires, *control]), **axes},
                     {"gallery": outputs[0]})
 
 
 def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     """Redraw an image (img2img), plus the upscaling and latent-space tools in sub-tabs."""
-    from pipelines.image import ImageToImage
     from studio.ui import image_tools, inpaint_tab
 
+    declared = studio.settings("image_to_image")
     with gr.Tab(t("tab_i2i"), id="image_to_image"), gr.Tabs():
         with gr.Tab(t("img_redraw"), id="redraw"), gr.Row():
             with gr.Column(scale=1):
                 image = Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
                 prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a watercolor fox")
-                negative_prompt = gr.Textbox(label=t("img_negative"), value="")
+                negative = widget(declared["negative_prompt"])
                 model = model_dropdown(studio, "image")
                 loras, lora_weight = lora_chooser(studio)
-                strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", ImageToImage.__call__, "strength"),
-                                  label=t("img_strength"))
+                strength = widget(declared["strength"])
                 run, stop = _controls("img_generate")
-                settings, reuse = _settings(studio, ImageToImage.__call__, img2img=True)
+                settings, reuse = _settings(studio, declared)
                 control = image_extras.control_fields(studio)
                 gr.Examples([[examples.landscape(), "a watercolor landscape at sunset"]], inputs=[image, prompt])
             outputs = _outputs()
         inpaint = inpaint_tab.inpaint_section(studio, gpu)
         upscale = image_tools.upscale_section(studio, gpu)
         image_tools.latent_section(studio, gpu)
+    fields = {"negative_prompt": negative, "strength": strength, **settings}
 
     @guard
     @gpu_task(120)
-    def image_to_image(image, prompt, negative_prompt, strength, steps, guidance, width, height, seed, batch_size,
-                       scheduler, preview_every, model=None, loras=None, lora_weight=0.8,
-                       control_model=None, control_image=None, control_preprocessor="canny",
-                       control_scale=1.0, control_start=0.0, control_end=1.0, progress=gr.Progress(track_tqdm=True)):
+    @spread(fields)
+    def image_to_image(image, prompt, settings, model=None, loras=None, lora_weight=0.8, control_model=None,
+                       control_image=None, control_preprocessor=None, control_scale=None, control_start=None,
+                       control_end=None, progress=gr.Progress(track_tqdm=True)):
         guide = image_extras.control_value(control_model, control_image, control_preprocessor, control_scale,
                                            control_start, control_end)
-        yield from _stream(studio, studio.image_to_image, image, prompt, negative_prompt=negative_prompt,
-                           strength=strength, steps=steps, guidance=guidance, width=width, height=height, seed=seed,
-                           batch_size=batch_size, scheduler=scheduler, preview_every=preview_every,
-                           model=client_model(model), loras=lora_choice(loras, lora_weight), control=guide)
+        yield from _stream(studio, studio.image_to_image, image, prompt, **settings, model=client_model(model),
+                           loras=lora_choice(loras, lora_weight), control=guide)
 
-    follow_model(studio, "image_to_image", model, {"steps": settings[0], "guidance": settings[1]})
-    inputs = [image, prompt, negative_prompt, strength, *settings, model, loras, lora_weight, *control.values()]
-    _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", seed=settings[4],
+    follow_model(studio, "image_to_image", model, {"steps": settings["steps"], "guidance": settings["guidance"]})
+    inputs = [image, prompt, *fields.values(), model, loras, lora_weight, *control.values()]
+    _wire(run, stop, reuse, image_to_image, inputs, outputs, gpu, api_name="image_to_image", seed=settings["seed"],
           submit=prompt)
-    names = ["image", "prompt", "negative_prompt", "strength", *SETTINGS, *PICKED, *control]
+    names = ["image", "prompt", *fields, *PICKED, *control]
     return [TabParts("image_to_image", ("image_to_image",), _named(inputs, names), {"gallery": outputs[0]}), *inpaint, upscale]
-
-
-SETTINGS = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
-PICKED = ["model", "lora_names", "lora_weight"]  # history restores the model; the LoRAs are not recipe keys
 
 
 def _named(components: list, names: list[str]) -> dict:

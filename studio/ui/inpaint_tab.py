@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from studio.ui.errors import guard
-from studio.ui.fields import Image, Number, Radio, Slider, default
+from studio.ui.fields import Image, spread, widget, widgets
 from studio.ui.i18n import t
 from studio.ui.image_tabs import _outputs, _reuse_seed, _settings
 from studio.ui.parts import TabParts
@@ -23,19 +23,9 @@ TEXTS = {
     "inp_tab": ("Inpaint", "Retouche (inpainting)"),
     "inp_editor": ("Image: paint over the part to redraw", "Image : peignez la partie à redessiner"),
     "inp_mask_file": ("Or upload a mask (white = redraw)", "Ou chargez un masque (blanc = redessiner)"),
-    "inp_mask_blur": ("Mask blur (pixels)", "Flou du masque (pixels)"),
-    "inp_area": ("Inpaint area", "Zone redessinée"),
-    "inp_padding": ("Only masked: padding (pixels)", "Zone masquée seule : marge (pixels)"),
-    "inp_mode": ("Redraw", "Redessiner"),
-    "inp_strength": ("Denoising strength", "Force de débruitage"),
     "inp_run": ("Inpaint", "Retoucher"),
     "inp_mask_used": ("Mask", "Masque"),
     "out_tab": ("Outpaint", "Agrandir le cadre (outpainting)"),
-    "out_left": ("Left (pixels)", "Gauche (pixels)"),
-    "out_right": ("Right (pixels)", "Droite (pixels)"),
-    "out_up": ("Up (pixels)", "Haut (pixels)"),
-    "out_down": ("Down (pixels)", "Bas (pixels)"),
-    "out_fill": ("Fill of the new parts before the redraw", "Remplissage des parties neuves avant de redessiner"),
     "out_run": ("Outpaint", "Agrandir"),
 }
 
@@ -62,29 +52,26 @@ def _stream(studio, operation, *args, **settings):
         paths = [str(p) for p in studio.save(value)]
         return paths[: len(value.images)], frames, value.params, value.mask
 
+    settings.update({side: settings[side] or None for side in ("width", "height") if side in settings})  # 0: the image's
     yield from stream_images(lambda on_step: operation(*args, callback=on_step, **settings), 4, finish)
 
 
 def inpaint_section(studio, gpu: dict) -> list[TabParts]:
-    from pipelines.inpaint import FILLS, INPAINT_AREAS, MASK_MODES, Inpaint
-
-    call, out = Inpaint.__call__, Inpaint.outpaint
+    declared, out_declared = studio.settings("inpaint"), studio.settings("outpaint")
     with gr.Tab(t("inp_tab"), id="inpaint"), gr.Row():
         with gr.Column(scale=1):
             editor = gr.ImageEditor(label=t("inp_editor"), type="pil", sources=["upload", "clipboard"], layers=False,
                                     brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"), transforms=())
             mask_file = Image(label=t("inp_mask_file"), type="pil", image_mode=None, sources=["upload", "clipboard"])
             prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a red fox sitting")
-            negative_prompt = gr.Textbox(label=t("img_negative"), value="")
+            own = {"negative_prompt": widget(declared["negative_prompt"])}
             with gr.Row():
-                mask_blur = Slider(0, 64, step=1, value=default(studio, "image", call, "mask_blur"), label=t("inp_mask_blur"))
-                strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", call, "strength"), label=t("inp_strength"))
+                own.update(widgets(declared, ["mask_blur", "strength"]))
             with gr.Row():
-                area = Radio(list(INPAINT_AREAS), value=default(studio, "image", call, "inpaint_area"), label=t("inp_area"))
-                padding = Slider(0, 256, step=4, value=default(studio, "image", call, "padding"), label=t("inp_padding"))
-                mode = Radio(list(MASK_MODES), value=default(studio, "image", call, "mask_mode"), label=t("inp_mode"))
+                own.update(widgets(declared, ["inpaint_area", "padding", "mask_mode"],
+                                   inpaint_area={"radio": True}, mask_mode={"radio": True}))
             run = gr.Button(t("inp_run"), variant="primary")
-            settings, reuse = _settings(studio, call, img2img=True)
+            settings, reuse = _settings(studio, declared)
         gallery, previews, recipe = _outputs()
         with gallery.parent:
             mask_used = gr.Image(label=t("inp_mask_used"), format="png", height=160)
@@ -93,57 +80,47 @@ def inpaint_section(studio, gpu: dict) -> list[TabParts]:
         with gr.Column(scale=1):
             out_image = Image(label=t("img_image"), type="pil", image_mode=None, sources=["upload", "clipboard"])
             out_prompt = gr.Textbox(label=t("img_prompt"), value="", lines=2, placeholder="a wide mountain landscape")
-            out_negative = gr.Textbox(label=t("img_negative"), value="")
+            out_own = {"negative_prompt": widget(out_declared["negative_prompt"])}
             with gr.Row():
-                sides = [Number(value=default(studio, "image", out, side), precision=0, label=t(f"out_{side}"))
-                         for side in ("left", "right", "up", "down")]
+                out_own.update(widgets(out_declared, ["left", "right", "up", "down"]))
             with gr.Row():
-                fill = Radio(list(FILLS), value=default(studio, "image", out, "fill"), label=t("out_fill"))
-                out_blur = Slider(0, 64, step=1, value=default(studio, "image", out, "mask_blur"), label=t("inp_mask_blur"))
-                out_strength = Slider(0.05, 1.0, step=0.05, value=default(studio, "image", out, "strength"),
-                                      label=t("inp_strength"))
+                out_own.update(widgets(out_declared, ["fill", "mask_blur", "strength"], fill={"radio": True}))
             out_run = gr.Button(t("out_run"), variant="primary")
-            out_settings, out_reuse = _settings(studio, out, img2img=True)
-            for size in out_settings[2:4]:  # an outpaint's size is the image's plus the sides
-                size.visible = False
+            out_settings, out_reuse = _settings(studio, out_declared)  # its size (the image's plus the sides) hidden
         out_gallery, out_previews, out_recipe = _outputs()
         with out_gallery.parent:
             out_mask = gr.Image(label=t("inp_mask_used"), format="png", height=160)
+    # In the order of the endpoints' parameters.
+    fields = {name: own[name] for name in ("negative_prompt", "mask_blur", "inpaint_area", "padding", "mask_mode",
+                                           "strength")} | settings
+    out_fields = {name: out_own[name] for name in ("negative_prompt", "left", "right", "up", "down", "fill",
+                                                   "mask_blur", "strength")} | out_settings
 
     @guard
     @gpu_task(120)
-    def inpaint(image, mask, prompt, negative_prompt, mask_blur, inpaint_area, padding, mask_mode, strength, steps,
-                guidance, width, height, seed, batch_size, scheduler, preview_every, progress=gr.Progress(track_tqdm=True)):
+    @spread(fields)
+    def inpaint(image, mask, prompt, settings, progress=gr.Progress(track_tqdm=True)):
         mask = mask if mask is not None else painted_mask(image)
         if mask is None:
             raise ValueError("mask is missing: paint over the part of the image to redraw, or upload a mask")
-        yield from _stream(studio, studio.inpaint, _background(image), mask, prompt, negative_prompt=negative_prompt,
-                           mask_blur=mask_blur, inpaint_area=inpaint_area, padding=padding, mask_mode=mask_mode,
-                           strength=strength, steps=steps, guidance=guidance, width=width or None,
-                           height=height or None, seed=seed, batch_size=batch_size, scheduler=scheduler,
-                           preview_every=preview_every)
+        yield from _stream(studio, studio.inpaint, _background(image), mask, prompt, **settings)
 
     @guard
     @gpu_task(120)
-    def outpaint(image, prompt, negative_prompt, left, right, up, down, fill, mask_blur, strength, steps, guidance,
-                 width, height, seed, batch_size, scheduler, preview_every, progress=gr.Progress(track_tqdm=True)):
-        yield from _stream(studio, studio.outpaint, image, prompt, negative_prompt=negative_prompt, left=left,
-                           right=right, up=up, down=down, fill=fill, mask_blur=mask_blur, strength=strength,
-                           steps=steps, guidance=guidance, seed=seed, batch_size=batch_size, scheduler=scheduler,
-                           preview_every=preview_every)
+    @spread(out_fields)
+    def outpaint(image, prompt, settings, progress=gr.Progress(track_tqdm=True)):
+        taken = {k: v for k, v in settings.items() if k in out_declared}  # not the hidden size
+        yield from _stream(studio, studio.outpaint, image, prompt, **taken)
 
-    inputs = [editor, mask_file, prompt, negative_prompt, mask_blur, area, padding, mode, strength, *settings]
+    inputs = [editor, mask_file, prompt, *fields.values()]
     run.click(inpaint, inputs, [gallery, previews, recipe, mask_used], api_name="inpaint", **gpu)
-    out_inputs = [out_image, out_prompt, out_negative, *sides, fill, out_blur, out_strength, *out_settings]
+    out_inputs = [out_image, out_prompt, *out_fields.values()]
     out_run.click(outpaint, out_inputs, [out_gallery, out_previews, out_recipe, out_mask], api_name="outpaint", **gpu)
-    for button, recipe_box, seed in ((reuse, recipe, settings[4]), (out_reuse, out_recipe, out_settings[4])):
+    for button, recipe_box, seed in ((reuse, recipe, settings["seed"]), (out_reuse, out_recipe, out_settings["seed"])):
         button.click(_reuse_seed, recipe_box, seed, queue=False, api_visibility="private")
-    shared = ["steps", "guidance", "width", "height", "seed", "batch_size", "scheduler", "preview_every"]
-    names = ["image", "mask", "prompt", "negative_prompt", "mask_blur", "inpaint_area", "padding", "mask_mode",
-             "strength", *shared]
-    out_names = ["image", "prompt", "negative_prompt", "left", "right", "up", "down", "fill", "mask_blur", "strength",
-                 *shared]
     return [
-        TabParts("image_to_image", ("inpaint",), dict(zip(names, inputs, strict=True)), {"gallery": gallery}),
-        TabParts("image_to_image", ("outpaint",), dict(zip(out_names, out_inputs, strict=True)), {"gallery": out_gallery}),
+        TabParts("image_to_image", ("inpaint",), {"image": editor, "mask": mask_file, "prompt": prompt, **fields},
+                 {"gallery": gallery}),
+        TabParts("image_to_image", ("outpaint",), {"image": out_image, "prompt": out_prompt, **out_fields},
+                 {"gallery": out_gallery}),
     ]

@@ -2,59 +2,61 @@
 
 The handler yields a preview after each step; when the browser goes away gradio
 stops iterating, and the worker is told to stop at its next step, so an
-abandoned generation does not keep the device busy.
+abandoned generation does not keep the device busy. The thread is the studio's
+`run_in_worker` (`studio.streams`): closing the stream waits for the worker, so
+the model it holds is free once the handler is gone.
 """
 
 from __future__ import annotations
 
-import contextvars
-import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from studio.errors import Cancelled
+from studio.streams import Emit, run_in_worker
 
 
-def run_with_steps(call: Callable[[Callable], Any], *, heartbeat: float | None = None) -> Iterator[tuple[str, Any]]:
+def run_with_steps(call: Callable[[Callable], Any], *, heartbeat: float | None = None) -> Generator[tuple[str, Any], None, Any]:
     """Run `call(on_step)`; yield ("step", (step, total, preview)) items, then ("done", result).
 
-    With `heartbeat`, a ("wait", None) item comes every `heartbeat` seconds without a step:
+    With `heartbeat`, a ("wait", None) item comes every `heartbeat` seconds:
     a handler yielding on it can be closed (Stop, cancel) while a call without steps runs.
+    Once the consumer has left, the next step raises `Cancelled` in the worker.
     """
-    updates: queue.Queue = queue.Queue()
-    stop = threading.Event()
+    def work(emit: Emit) -> Any:
+        with _beating(emit, heartbeat):
+            return call(lambda step, total, preview: emit(("step", (step, total, preview))))
 
-    def on_step(step: int, total: int, preview) -> None:
-        if stop.is_set():
-            raise Cancelled("the generation was stopped")
-        updates.put(("step", (step, total, preview)))
+    result = yield from run_in_worker(work, name="studio-generation")
+    yield "done", result
+    return result
 
-    def work() -> None:
-        try:
-            updates.put(("done", call(on_step)))
-        except BaseException as error:  # handed to the handler's thread, raised there
-            updates.put(("error", error))
 
-    # The copied context carries gradio's progress tracker into the worker thread.
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(work,), daemon=True, name="studio-generation").start()
-    try:
-        while True:
+@contextmanager
+def _beating(emit: Emit, every: float | None) -> Iterator[None]:
+    """While the block runs, ("wait", None) every `every` seconds (none when `every` is None)."""
+    if every is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every):
             try:
-                kind, value = updates.get(timeout=heartbeat)
-            except queue.Empty:
-                yield "wait", None
-                continue
-            if kind == "error":
-                raise value
-            yield kind, value
-            if kind == "done":
+                emit(("wait", None))
+            except Exception:  # Cancelled: the consumer has left
                 return
+
+    thread = threading.Thread(target=beat, daemon=True, name="studio-heartbeat")
+    thread.start()
+    try:
+        yield
     finally:
-        stop.set()
+        done.set()
+        thread.join()
 
 
 def waiting(call: Callable[[threading.Event], Any], outputs: int, every: float = 0.5):
@@ -66,13 +68,15 @@ def waiting(call: Callable[[threading.Event], Any], outputs: int, every: float =
     import gradio as gr
 
     stop = threading.Event()
+    stream = run_with_steps(lambda _on_step: call(stop), heartbeat=every)
     try:
-        for kind, value in run_with_steps(lambda _on_step: call(stop), heartbeat=every):
+        for kind, value in stream:
             if kind == "done":
                 return value
             yield tuple(gr.skip() for _ in range(outputs))
     finally:
-        stop.set()
+        stop.set()  # before the stream waits for the worker to end
+        stream.close()
 
 
 class StepStrip:
@@ -105,7 +109,7 @@ def stream_images(run: Callable[[Callable], Any], outputs: int, finish: Callable
     import gradio as gr
 
     with StepStrip() as strip:
-        for kind, value in run_with_steps(run):
+        for kind, value in run_with_steps(run):  # closed (Stop, a tab closed): the worker stops at its next step
             if kind == "step":
                 yield gr.skip(), gr.skip() if value[2] is None else strip.add(value[2]), *(gr.skip() for _ in range(outputs - 2))
             elif kind == "done":
