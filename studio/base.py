@@ -130,8 +130,10 @@ class StudioBase:
         What the UI, the CLI and the API docs show: ranges, choices, help, defaults.
         """
         op = operations.get(operation)
-        chosen = {**self.preset.defaults(op.section), **self.model_defaults(op.section, self.model_ref(op.section, model))}
-        return op.settings().but_defaults(chosen)
+        # A section without one model of its own (speech: a voice per language) has only its section's defaults.
+        named = model not in (None, "") or self.preset.sections.get(op.section, {}).get("model")
+        own = self.model_defaults(op.section, self.model_ref(op.section, model)) if named else {}
+        return op.settings().but_defaults({**self.preset.defaults(op.section), **own})
 
     def _settings(self, operation: str, given: dict[str, Any], *, model: str | None = None,
                   call: Callable | None = None) -> dict[str, Any]:
