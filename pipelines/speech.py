@@ -141,7 +141,7 @@ class TextToSpeech:
         # 1. check: the declared settings on the way in (@checked), then the text and the speaker against this voice
         text = unicodedata.normalize("NFC", checks.text("text", text, max_chars=MAX_TEXT_CHARS))
         speaker = self._check_speaker(speaker)
-        settings = SETTINGS.pick(locals())
+        settings = SETTINGS.pick(locals())  # what it speaks with, checked: the recipe records them
         spoken = self._romanize(text)
         pieces = [(piece, self._encode(piece)) for piece in split_text(spoken)]
         pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]

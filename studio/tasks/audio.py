@@ -82,7 +82,8 @@ class AudioTasks(StudioBase):
         return self._finish(result)
 
     def _voice_settings(self, given: dict, call, refused: str) -> dict:
-        """The voice's settings among `given` that `call` (a cloned voice) takes; another one given is refused, naming `refused`."""
+        """The settings among `given` that a cloned voice's `call` takes; a text_to_speech setting it lacks (a rate,
+        a pause) is refused when given, the message saying with what (`refused`)."""
         from pipelines.speech import TextToSpeech
 
         own = settings_of(call)
