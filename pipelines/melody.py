@@ -25,9 +25,12 @@ import numpy as np
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
 from pipelines.devices import pick_device, pick_dtype, seeded
 from pipelines.loading import SAFE_LOAD, load
-from pipelines.music import WINDOW_SECONDS, TextToMusic, _progress
+from pipelines.music import SETTINGS, WINDOW_SECONDS, TextToMusic, _progress
 from pipelines.results import AudioResult
+from pipelines.settings import checked
 from pipelines.stopping import Stop
+
+D = SETTINGS.defaults
 
 # facebook/musicgen-melody's feature extractor settings, used when a checkpoint lacks them
 FEATURES = {"sampling_rate": 32000, "n_fft": 16384, "hop_length": 4096, "chunk_length": 30, "num_chroma": 12}
@@ -103,20 +106,21 @@ class MelodyToMusic(TextToMusic):
         options = {k: self.features[k] for k in ("n_fft", "hop_length", "num_chroma")}
         return chroma(samples, sampling_rate=rate, **options), seconds
 
+    @checked(SETTINGS)
     def __call__(
         self,
         prompt: str,
         *,
         melody=None,
-        duration: float = 8.0,
-        guidance: float = 3.0,
-        temperature: float = 1.0,
-        top_k: int = 250,
-        seed: int | None = None,
+        duration: float = D.duration,
+        guidance: float = D.guidance,
+        temperature: float = D.temperature,
+        top_k: int = D.top_k,
+        seed: int | None = D.seed,
         stop: Stop = None,
     ) -> AudioResult:
         """`duration` seconds (at most 30) of music after `prompt`, following the tune of `melody`."""
-        params = self._check(prompt, duration, guidance, temperature, top_k, seed, allow_empty=True)
+        params = self._params(prompt, locals(), allow_empty=True)
         if params["duration"] > WINDOW_SECONDS:
             raise ValueError(
                 f"duration with a melody must be at most {WINDOW_SECONDS:g} s (one MusicGen Melody window), "

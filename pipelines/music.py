@@ -28,6 +28,7 @@ from pipelines.audio_io import MAX_SECONDS, decode, resample, to_mono
 from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
+from pipelines.settings import SEED, Setting, Settings, checked
 from pipelines.stopping import Stop, halt_if, stop_check
 
 MIN_DURATION, MAX_DURATION = 0.1, 120.0
@@ -37,6 +38,17 @@ MAX_TOP_K = 10_000
 MAX_PROMPT_CHARS = 2000
 WINDOW_SECONDS = 30.0  # MusicGen's training clip length
 CONTEXT_SECONDS = 10.0  # audio carried into the next window
+SETTINGS = Settings(
+    Setting("duration", float, 8.0, low=MIN_DURATION, high=MAX_DURATION, step=0.5, unit="s",
+            help=("Duration (s)", "Durée (s)")),
+    Setting("guidance", float, 3.0, low=1.0, high=MAX_GUIDANCE, step=0.5, help=("Guidance (1 = off)", "Guidage (1 = aucun)")),
+    Setting("temperature", float, 1.0, low=0.0, high=MAX_TEMPERATURE, step=0.05, low_open=True,
+            help=("Temperature", "Température")),
+    Setting("top_k", int, 250, low=0, high=MAX_TOP_K, help=("Top-k (0 = all codes)", "Top-k (0 = tous les codes)")),
+    SEED,
+    Setting("keep_prompt", bool, False, help=("Start the result with the given audio", "Commencer le résultat par l'audio donné")),
+)
+D = SETTINGS.defaults
 
 
 def _progress(bar, stop: Stop = None):
@@ -97,44 +109,43 @@ class TextToMusic:
         """The torch modules holding weights (the model cache counts their memory)."""
         return [self.model]
 
-    def _check(self, prompt, duration, guidance, temperature, top_k, seed, *, allow_empty: bool = False) -> dict:
-        return {
-            "prompt": checks.text("prompt", prompt, max_chars=MAX_PROMPT_CHARS, allow_empty=allow_empty),
-            "duration": checks.number("duration", duration, low=MIN_DURATION, high=MAX_DURATION),
-            "guidance": checks.number("guidance", guidance, low=1.0, high=MAX_GUIDANCE),
-            "temperature": checks.number("temperature", temperature, low=0.0, high=MAX_TEMPERATURE, low_open=True),
-            "top_k": checks.integer("top_k", top_k, low=0, high=MAX_TOP_K),
-            "seed": checks.seed(seed),
-        }
+    @staticmethod
+    def _params(prompt, given: dict, *, allow_empty: bool = False) -> dict:
+        """The prompt, checked, and the call's declared settings among `given` (its `locals()`, checked by
+        `@checked`): what the model reads and the recipe records."""
+        return {"prompt": checks.text("prompt", prompt, max_chars=MAX_PROMPT_CHARS, allow_empty=allow_empty),
+                **SETTINGS.pick(given)}
 
+    @checked(SETTINGS)
     def __call__(
         self,
         prompt: str,
         *,
-        duration: float = 8.0,
-        guidance: float = 3.0,
-        temperature: float = 1.0,
-        top_k: int = 250,
-        seed: int | None = None,
+        duration: float = D.duration,
+        guidance: float = D.guidance,
+        temperature: float = D.temperature,
+        top_k: int = D.top_k,
+        seed: int | None = D.seed,
         stop: Stop = None,
     ) -> AudioResult:
         """`duration` seconds of music after `prompt`. `guidance` 1 turns classifier-free guidance off;
         `top_k` 0 samples from every code. `stop` (an Event or a function) raises Cancelled within a token."""
-        params = self._check(prompt, duration, guidance, temperature, top_k, seed)
+        params = self._params(prompt, locals())
         audio = self._write(params, None, self._frames(params["duration"]), stop)
         return self._result(self.task, audio, params)
 
+    @checked(SETTINGS)
     def continue_audio(
         self,
         audio,
         prompt: str = "",
         *,
-        duration: float = 8.0,
-        guidance: float = 3.0,
-        temperature: float = 1.0,
-        top_k: int = 250,
-        seed: int | None = None,
-        keep_prompt: bool = False,
+        duration: float = D.duration,
+        guidance: float = D.guidance,
+        temperature: float = D.temperature,
+        top_k: int = D.top_k,
+        seed: int | None = D.seed,
+        keep_prompt: bool = D.keep_prompt,
         stop: Stop = None,
     ) -> AudioResult:
         """`duration` seconds more of `audio` (path, (rate, array) or AudioResult), steered by `prompt`.
@@ -142,15 +153,13 @@ class TextToMusic:
         The last 10 s of `audio` condition the model. The result holds only the new
         music, or with `keep_prompt` the given audio (at the model's rate) followed by it.
         """
-        params = self._check(prompt, duration, guidance, temperature, top_k, seed, allow_empty=True)
-        if not isinstance(keep_prompt, bool):
-            raise ValueError(f"keep_prompt must be true or false, got {keep_prompt!r}")
+        params = self._params(prompt, locals(), allow_empty=True)
         given = self._as_channels(resample(*_decoded(audio, self.sampling_rate), self.sampling_rate))
         whole = len(given) // self.hop * self.hop
         if whole == 0:
             raise ValueError(f"audio is shorter than one MusicGen frame ({1000 / self.frame_rate:g} ms)")
         new = self._write(params, given[len(given) - whole :], self._frames(params["duration"]), stop)
-        params.update(keep_prompt=keep_prompt, audio_seconds=round(len(given) / self.sampling_rate, 3))
+        params.update(audio_seconds=round(len(given) / self.sampling_rate, 3))
         return self._result("continue_music", np.concatenate([given, new]) if keep_prompt else new, params)
 
     def _frames(self, duration: float) -> int:

@@ -34,11 +34,21 @@ from pipelines import checks
 from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
+from pipelines.settings import SEED, Setting, Settings, checked
 
 MAX_TEXT_CHARS = 5000
 MAX_PIECE_CHARS = 250  # MMS-TTS was trained on single sentences; longer inputs slur
-MIN_RATE, MAX_RATE = 0.25, 4.0
-MAX_PAUSE = 2.0
+MAX_SPEAKERS = 10_000  # the voice checks its own count (VCTK-trained checkpoints hold about a hundred)
+SETTINGS = Settings(
+    Setting("speaking_rate", float, 1.0, low=0.25, high=4.0, step=0.05,
+            help=("Speaking rate (1 = normal)", "Débit (1 = normal)")),
+    Setting("pause", float, 0.25, low=0.0, high=2.0, step=0.05, unit="s",
+            help=("Pause between sentences (s)", "Pause entre les phrases (s)")),
+    SEED,
+    Setting("speaker", int, None, low=0, high=MAX_SPEAKERS,
+            help=("Speaker of a multi-speaker voice (its index)", "Locuteur d'une voix à plusieurs locuteurs (son numéro)")),
+)
+D = SETTINGS.defaults
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？;:])\s+|\n+")
 _CLAUSE_END = re.compile(r"(?<=[,，、])\s+")
@@ -67,14 +77,6 @@ def _fit(parts: list[str], max_chars: int, joiner: str) -> list[str]:
 def _cut(piece: str, max_chars: int) -> list[str]:
     """A word longer than `max_chars` (no space to cut at) in plain slices."""
     return [piece[i : i + max_chars] for i in range(0, len(piece), max_chars)]
-
-
-def check_settings(speaking_rate, pause) -> tuple[float, float]:
-    """The voice's `speaking_rate` and `pause`, checked as a call checks them before it speaks."""
-    return (
-        checks.number("speaking_rate", speaking_rate, low=MIN_RATE, high=MAX_RATE),
-        checks.number("pause", pause, low=0.0, high=MAX_PAUSE),
-    )
 
 
 def speaker_count(config) -> int:
@@ -122,23 +124,24 @@ class TextToSpeech:
         """How many speakers the voice holds (1 for MMS-TTS)."""
         return speaker_count(self.model.config)
 
+    @checked(SETTINGS)
     def __call__(
         self,
         text: str,
         *,
-        speaking_rate: float = 1.0,
-        pause: float = 0.25,
-        seed: int | None = None,
-        speaker: int | None = None,
+        speaking_rate: float = D.speaking_rate,
+        pause: float = D.pause,
+        seed: int | None = D.seed,
+        speaker: int | None = D.speaker,
     ) -> AudioResult:
-        """Speech reading `text`; `speaking_rate` > 1 is faster; `pause` seconds of silence between sentences.
+        """Speech reading `text`, faster with a rate above 1, `pause` seconds of silence between sentences.
 
         `speaker`: the index of a multi-speaker voice's speaker (default: its first).
         """
+        # 1. check: the declared settings on the way in (@checked), then the text and the speaker against this voice
         text = unicodedata.normalize("NFC", checks.text("text", text, max_chars=MAX_TEXT_CHARS))
-        speaking_rate, pause = check_settings(speaking_rate, pause)
-        seed = checks.seed(seed)
         speaker = self._check_speaker(speaker)
+        settings = SETTINGS.pick(locals())  # what it speaks with, checked: the recipe records them
         spoken = self._romanize(text)
         pieces = [(piece, self._encode(piece)) for piece in split_text(spoken)]
         pieces = [(piece, ids) for piece, ids in pieces if ids.shape[-1] > 0]
@@ -154,14 +157,12 @@ class TextToSpeech:
             "task": self.task,
             "model": self.name,
             "text": text,
-            "speaking_rate": speaking_rate,
-            "pause": pause,
-            "seed": seed,
+            **settings,
             "sentences": len(pieces),
             "dtype": precision_of(self.model),
         }
-        if self.speakers > 1:
-            recipe["speaker"] = speaker
+        if self.speakers == 1:
+            del recipe["speaker"]  # one-speaker voices have none to name
         if spoken != text:
             recipe["romanized"] = spoken
         dropped = self._unreadable(spoken)
@@ -196,13 +197,13 @@ class TextToSpeech:
         # A voice loaded from a folder is named by the folder's name: the server's folders are not the user's business.
         return os.path.basename(self.name.rstrip("/\\")) if os.path.isabs(self.name) else self.name
 
-    def _synthesise(self, input_ids, speaking_rate: float, seed: int, speaker: int | None = None) -> np.ndarray:
+    def _synthesise(self, input_ids, rate: float, seed: int, speaker: int | None = None) -> np.ndarray:
         import torch
 
         # The same seed for every sentence: a sentence sounds the same wherever it appears.
         chosen = {} if speaker is None else {"speaker_id": speaker}
         with seeded(seed, self.device), torch.no_grad():
-            waveform = self.model(input_ids=input_ids.to(self.device), speaking_rate=speaking_rate, **chosen).waveform
+            waveform = self.model(input_ids=input_ids.to(self.device), speaking_rate=rate, **chosen).waveform
         return waveform[0].float().cpu().numpy()
 
     def _unreadable(self, text: str) -> list[str]:

@@ -36,12 +36,45 @@ from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
 from pipelines.devices import pick_device, pick_dtype, precision_of
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import Transcript
+from pipelines.settings import Setting, Settings, checked
 from pipelines.stopping import Stop, halt_if, stop_check, stopping_criteria
 
 TASKS = ("transcribe", "translate")
 MAX_BATCH = 64
+# The languages offered first; Whisper knows about a hundred, and the model checks any code it is given.
+SPOKEN_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr")
 CUT_SEARCH_SECONDS = 2.0
 CUT_FRAME_SECONDS = 0.02
+
+
+def _check_language(name: str, value) -> str:
+    """"auto" (detected) for None, "" or "auto"; any other text is checked by the model, which knows its languages."""
+    if value in (None, "") or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return "auto"
+    if not isinstance(value, str):
+        checks.choice(name, value, ("auto", *SPOKEN_LANGUAGES))  # raises, listing the common codes
+    return value
+
+
+def _check_timestamps(name: str, value) -> bool | str:
+    """True (segments), False (one segment a window) or "word" (segments and their words)."""
+    if isinstance(value, bool) or value == "word":
+        return value
+    raise ValueError(f"{name} must be true, false or 'word', got {value!r}")
+
+
+SETTINGS = Settings(
+    Setting("task", str, "transcribe", choices=TASKS,
+            help=("Task (translate: into English)", "Tâche (traduire : vers l'anglais)")),
+    Setting("language", str, "auto", choices=("auto", *SPOKEN_LANGUAGES), check_value=_check_language,
+            help=("Spoken language (auto = detected)", "Langue parlée (auto = détectée)")),
+    Setting("timestamps", bool, True, check_value=_check_timestamps, help=("Timestamps", "Horodatage")),
+    Setting("batch_size", int, 8, low=1, high=MAX_BATCH,
+            help=("30 s windows decoded at once", "Fenêtres de 30 s décodées ensemble")),
+    Setting("vad", bool, True, help=("Find the speech (Silero VAD): skip pauses, cut windows in them",
+                                     "Trouver la parole (Silero VAD) : sauter les pauses, y couper les fenêtres")),
+)
+D = SETTINGS.defaults
 
 
 @dataclass(frozen=True)
@@ -146,39 +179,38 @@ class SpeechToText:
     def window_samples(self) -> int:
         return int(self.processor.feature_extractor.n_samples)
 
+    @checked(SETTINGS)
     def __call__(
         self,
         audio,
         *,
-        task: str = "transcribe",
-        language: str | None = None,
-        timestamps: bool | str = True,
-        batch_size: int = 8,
-        vad: bool = True,
+        task: str = D.task,
+        language: str = D.language,
+        timestamps: bool | str = D.timestamps,
+        batch_size: int = D.batch_size,
+        vad: bool = D.vad,
         stop: Stop = None,
     ) -> Transcript:
         """The words spoken in `audio` (path, (rate, array) or AudioResult), at most 10 minutes.
 
         `task="translate"` gives English text whatever the language spoken. `language`
-        None or "auto" detects it; a code ("en", "fr", ...) forces it. With `timestamps`
+        "auto" (or None) detects it; a code ("en", "fr", ...) forces it. With `timestamps`
         False each window is one segment; "word" adds each segment's words with their
         times (from the alignment heads), in `Transcript.words`. `vad` finds the speech with Silero VAD and
         skips the pauses; False cuts at the quietest moments instead. `stop` (an Event or a
         function) raises Cancelled within a token of the request.
         """
+        # 1. check: the declared settings on the way in (@checked), then what this model can do
         should_stop = stop_check(stop)
-        task = checks.choice("task", task, TASKS if self.multilingual else ("transcribe",))
-        forced = None if language in (None, "", "auto") else checks.choice("language", language, self.languages)
-        timestamps = check_timestamps(timestamps)
+        if not self.multilingual:
+            task = checks.choice("task", task, ("transcribe",))
+        forced = None if language == "auto" else checks.choice("language", language, self.languages)
         word_times = timestamps == "word"
         if word_times and not getattr(self.model.generation_config, "alignment_heads", None):
             raise ValueError(
                 f"timestamps='word' needs the model's alignment heads; {self.name!r} has no alignment_heads "
                 "in its generation_config.json: use timestamps=True"
             )
-        if not isinstance(vad, bool):
-            raise ValueError(f"vad must be true or false, got {vad!r}")
-        batch_size = checks.integer("batch_size", batch_size, low=1, high=MAX_BATCH)
         samples, _ = load_audio(audio, self.sampling_rate, max_seconds=MAX_SECONDS)
         duration = len(samples) / self.sampling_rate
         notices: list[str] = []
@@ -360,13 +392,6 @@ class SpeechToText:
             if word:
                 raw.append((start + a, start + b, word))
         return words.place(raw, segment[0], segment[1])
-
-
-def check_timestamps(value) -> bool | str:
-    """True (segments), False (one segment a window) or "word" (segments and their words)."""
-    if isinstance(value, bool) or value == "word":
-        return value
-    raise ValueError(f"timestamps must be true, false or 'word', got {value!r}")
 
 
 def _within(moment: float, low: float, high: float) -> float:

@@ -33,6 +33,7 @@ from pipelines.audio_io import is_silent, load_audio, to_mono
 from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
 from pipelines.loading import SAFE_LOAD, load
 from pipelines.results import AudioResult
+from pipelines.settings import SEED, Settings, checked
 from pipelines.stopping import Stop
 
 MIN_REFERENCE, MAX_REFERENCE = 5.0, 30.0  # seconds: shorter says too little of the voice, longer crowds the context
@@ -40,6 +41,8 @@ MAX_TEXT_CHARS = 600  # about a minute of speech: one generation, the context ho
 MAX_REFERENCE_TEXT_CHARS = 1000
 CHARS_PER_SECOND = 10.0  # slow speech; the model's end frame stops it sooner
 SPEAKER = "0"  # the conversation's speaker id: the reference's, and so the reply's
+SETTINGS = Settings(SEED)  # a cloned voice keeps the recording's own pace: no rate, no pause
+D = SETTINGS.defaults
 
 
 def reference_samples(voice, rate: int) -> tuple[np.ndarray, str, float]:
@@ -93,13 +96,13 @@ class VoiceClone:
     def sampling_rate(self) -> int:
         return int(self.processor.feature_extractor.sampling_rate)
 
+    @checked(SETTINGS)
     def __call__(
-        self, text: str, *, voice, reference_text: str, seed: int | None = None, stop: Stop = None
+        self, text: str, *, voice, reference_text: str, seed: int | None = D.seed, stop: Stop = None
     ) -> AudioResult:
         """Speech reading `text` in the voice of the recording `voice` (5 to 30 s) whose words are `reference_text`."""
         text = checks.text("text", text, max_chars=MAX_TEXT_CHARS)
         reference_text = checks.text("reference_text", reference_text, max_chars=MAX_REFERENCE_TEXT_CHARS)
-        seed = checks.seed(seed)
         samples, digest, seconds = reference_samples(voice, self.sampling_rate)
         frames = self._frames(text)
         with seeded(seed, self.device):

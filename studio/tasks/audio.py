@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 
 from pipelines import checks
+from pipelines.settings import settings_of
 from studio.base import StudioBase
 
 
@@ -38,35 +39,31 @@ class AudioTasks(StudioBase):
         the recording's words (default: Whisper transcribes it). The recipe keeps the
         reference text and `voice_sha256`, a hash of the recording's samples, never the audio.
         `stop` (a threading.Event or a function returning True) raises Cancelled within a frame of a cloned voice.
-        Long text is read sentence by sentence with `pause` seconds between them.
-        `speaking_rate` > 1 is faster. `seed` None or -1 draws one (recorded in the result).
+        Long text is read sentence by sentence with `pause` seconds between them; a rate above 1
+        is faster (`settings("text_to_speech")` gives the ranges). `seed` None or -1 draws one (recorded in the result).
         `model`: a voice model (hub id or library name) instead of the preset's voice for `language`.
         """
+        given = dict(locals())
         from pipelines.speech import TextToSpeech
         from studio.tasks import voices
 
         if voices.is_recording(self, voice):
-            return self._cloned_speech(text, voice, reference_text, language, model, stop,
-                                       dict(seed=seed, speaking_rate=speaking_rate, pause=pause))
+            return self._cloned_speech(text, voice, reference_text, language, model, stop, given)
         if reference_text not in (None, ""):
             raise ValueError("reference_text is the words of a recording to clone; give that recording as voice, or leave it out")
         chosen = voices.resolve(self, voice, language, model)
-        given = dict(speaking_rate=speaking_rate, pause=pause, seed=seed, speaker=chosen.speaker)
-        settings = self._settings("text_to_speech", given, model=chosen.model)
+        settings = self._settings("text_to_speech", {**given, "speaker": chosen.speaker}, model=chosen.model)
         with self._guard("speaking"), self._use("text_to_speech", chosen.model, TextToSpeech.from_pretrained) as speaker:
             result = speaker(text, **settings)
         result.params.update(language=chosen.language, voice=chosen.name)
         return self._finish(result)
 
     def _cloned_speech(self, text, voice, reference_text, language, model, stop, given: dict):
-        """`text` said by the preset's clone model in the voice of the recording `voice`."""
+        """`text` said by the preset's clone model in the voice of the recording `voice`; `given`: the caller's settings."""
         from pipelines.voice_clone import VoiceClone, reference_samples
         from studio.tasks import voices
 
-        for name in ("speaking_rate", "pause"):
-            if given.pop(name) is not None:
-                raise ValueError(f"{name} is not available with a voice cloned from a recording (CSM keeps its own pace); "
-                                 "leave it out")
+        own = self._voice_settings(given, VoiceClone.__call__, "a voice cloned from a recording (CSM keeps its own pace)")
         reference_samples(voice, 16_000)  # its length and silence are checked before Whisper runs
         loaded = self.model_ref("speech", model if model not in (None, "") else self.preset.clone())
         heard = None
@@ -74,7 +71,7 @@ class AudioTasks(StudioBase):
             heard = self.speech_to_text(voice, stop=stop)
             if not heard.text:
                 raise ValueError("voice recording holds no words Whisper could hear; give reference_text, the words it says")
-        settings = self._settings("text_to_speech", given, model=loaded, call=VoiceClone.__call__)
+        settings = self._settings("text_to_speech", own, model=loaded, call=VoiceClone.__call__)
         with self._guard("speaking"), self._use("text_to_speech_clone", loaded, VoiceClone.from_pretrained) as clone:
             result = clone(text, voice=voice, reference_text=heard.text if heard else reference_text, stop=stop, **settings)
         result.params.update(voice=voices.CLONED, reference_text_from="whisper" if heard else "given")
@@ -83,6 +80,17 @@ class AudioTasks(StudioBase):
         if language not in (None, ""):
             result.params["language"] = checks.text("language", language, max_chars=32)
         return self._finish(result)
+
+    def _voice_settings(self, given: dict, call, refused: str) -> dict:
+        """The settings among `given` that a cloned voice's `call` takes; a text_to_speech setting it lacks (a rate,
+        a pause) is refused when given, the message saying with what (`refused`)."""
+        from pipelines.speech import TextToSpeech
+
+        own = settings_of(call)
+        for name, value in settings_of(TextToSpeech.__call__).pick(given).items():
+            if value is not None and name not in own:
+                raise ValueError(f"{name} is not available with {refused}; leave it out")
+        return own.pick(given)
 
     def voices(self) -> list[str]:
         """The names `text_to_speech(voice=)` takes: language codes, voice models, then each speaker of a multi-speaker model."""
@@ -113,13 +121,13 @@ class AudioTasks(StudioBase):
         time. Silence gives an empty transcript. `stop` (a threading.Event or a function
         returning True) raises Cancelled within a token.
         """
+        given = dict(locals())
         from pipelines.transcribe import SpeechToText
 
-        given = dict(task=task, language=language, timestamps=timestamps, batch_size=batch_size, vad=vad)
         loaded = self.model_ref("transcribe", model)
-        settings = self._settings("speech_to_text", given, model=loaded)
+        settings = self._settings("speech_to_text", given, model=loaded)  # `stop` among them, when given
         with self._guard("transcribing"), self._use("speech_to_text", loaded, SpeechToText.from_pretrained) as whisper:
-            return self._finish(whisper(audio, stop=stop, **settings))
+            return self._finish(whisper(audio, **settings))
 
     def text_to_music(
         self,
@@ -142,19 +150,19 @@ class AudioTasks(StudioBase):
         Melody play that tune in the style of `prompt` (at most 30 s). `stop` (a
         threading.Event or a function returning True) raises Cancelled within a token.
         """
+        given = dict(locals())
         from pipelines.music import TextToMusic
 
-        given = dict(duration=duration, guidance=guidance, temperature=temperature, top_k=top_k, seed=seed)
         # MusicGen Melody shares [music.defaults]; a [music.model_defaults] table may name it too.
         loaded = self.model_ref("melody" if melody is not None else "music", model)
-        settings = self._settings("text_to_music", given, model=loaded)
+        settings = self._settings("text_to_music", given, model=loaded)  # `stop` among them, when given
         if melody is not None:
             from pipelines.melody import MelodyToMusic
 
             with self._guard("writing music"), self._use("text_to_music_melody", loaded, MelodyToMusic.from_pretrained) as music:
-                return self._finish(music(prompt, melody=melody, stop=stop, **settings))
+                return self._finish(music(prompt, melody=melody, **settings))
         with self._guard("writing music"), self._use("text_to_music", loaded, TextToMusic.from_pretrained) as music:
-            return self._finish(music(prompt, stop=stop, **settings))
+            return self._finish(music(prompt, **settings))
 
     def continue_music(
         self,
@@ -175,20 +183,13 @@ class AudioTasks(StudioBase):
         The last 10 s of `audio` condition MusicGen. The result is the new music
         only, or with `keep_prompt` the given audio followed by it. `stop`: as for text_to_music.
         """
+        given = dict(locals())
         from pipelines.music import TextToMusic
 
-        given = dict(
-            duration=duration,
-            guidance=guidance,
-            temperature=temperature,
-            top_k=top_k,
-            seed=seed,
-            keep_prompt=keep_prompt,
-        )
         loaded = self.model_ref("music", model)
-        settings = self._settings("continue_music", given, model=loaded)
+        settings = self._settings("continue_music", given, model=loaded)  # `stop` among them, when given
         with self._guard("continuing music"), self._use("text_to_music", loaded, TextToMusic.from_pretrained) as music:
-            return self._finish(music.continue_audio(audio, prompt, stop=stop, **settings))
+            return self._finish(music.continue_audio(audio, prompt, **settings))
 
     def translate_speech(
         self,
@@ -212,20 +213,20 @@ class AudioTasks(StudioBase):
         (at least 5 s) by the preset's `[speech] clone` model (see `text_to_speech(voice=)`).
         `stop` (a threading.Event or a function returning True) raises Cancelled at the next token or stage.
         """
-        from pipelines.speech import TextToSpeech, check_settings
+        given = dict(locals())
+        from pipelines.speech import TextToSpeech
 
         if keep_voice is not None and not isinstance(keep_voice, bool):
             raise ValueError(f"keep_voice must be true or false, got {keep_voice!r}")
         if keep_voice:
-            return self._translate_in_own_voice(audio, language, speaking_rate, pause, seed, model, stop)
+            return self._translate_in_own_voice(audio, language, given, model, stop)
         target, speaker = self._voice(language, model)
-        seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
-        # The voice's settings are checked now, not after Whisper and the text model have run.
-        voice = self._settings("text_to_speech", dict(speaking_rate=speaking_rate, pause=pause), model=speaker)
-        defaults = inspect.signature(TextToSpeech.__call__).parameters
-        check_settings(*(voice.get(name, defaults[name].default) for name in ("speaking_rate", "pause")))
+        given["seed"] = seed = checks.seed(seed)  # one seed for the text model and the voice, recorded
+        # The voice's settings (the caller's, else the preset's) are checked now, not after Whisper and the text model have run.
+        settings_of(TextToSpeech.__call__).check(self._settings("text_to_speech", given, model=speaker))
         heard, text, translator = self._heard_in(audio, target, seed, stop)
-        spoken = self.text_to_speech(text, language=target, speaking_rate=speaking_rate, pause=pause, seed=seed, model=model)
+        voice = settings_of(TextToSpeech.__call__).pick(given)
+        spoken = self.text_to_speech(text, language=target, model=model, **voice)
         if translator:
             spoken.params["translate_model"] = translator
         spoken.params.update(
@@ -255,16 +256,14 @@ class AudioTasks(StudioBase):
         halt_if(stop_check(stop), "speech translation")
         return heard, text, translator
 
-    def _translate_in_own_voice(self, audio, language, speaking_rate, pause, seed, model, stop):
-        """translate_speech with the speaker's voice, cloned from the first 30 s of `audio`."""
+    def _translate_in_own_voice(self, audio, language, given: dict, model, stop):
+        """translate_speech with the speaker's voice, cloned from the first 30 s of `audio`; `given`: the caller's settings."""
         from pipelines.audio_io import load_audio
-        from pipelines.voice_clone import MAX_REFERENCE, MIN_REFERENCE
+        from pipelines.voice_clone import MAX_REFERENCE, MIN_REFERENCE, VoiceClone
 
-        for name, value in (("speaking_rate", speaking_rate), ("pause", pause)):
-            if value is not None:
-                raise ValueError(f"{name} is not available with keep_voice (the cloned voice keeps its own pace); leave it out")
+        own = self._voice_settings(given, VoiceClone.__call__, "keep_voice (the cloned voice keeps its own pace)")
         target = checks.text("language", language or next(iter(self.preset.voices()), "en"), max_chars=32)
-        seed = checks.seed(seed)
+        seed = checks.seed(own.get("seed"))
         samples, rate = load_audio(audio)
         if len(samples) < MIN_REFERENCE * rate:
             raise ValueError(f"keep_voice needs at least {MIN_REFERENCE:g} s of speech to clone the voice from; "

@@ -39,7 +39,8 @@ def widget(setting, **overrides) -> gr.components.Component:
         return Number(precision=0 if setting.type is int else None, **options)
     step = setting.step or (setting.multiple_of if setting.type is int else (setting.high - setting.low) / 100)
     low = setting.low + step if setting.low_open else setting.low
-    return Slider(low, setting.high, step=step, **options)
+    # gradio lets positional arguments win over keywords: an override's bounds go in their place
+    return Slider(options.pop("minimum", low), options.pop("maximum", setting.high), step=step, **options)
 
 
 def widgets(settings, names, **overrides) -> dict[str, gr.components.Component]:

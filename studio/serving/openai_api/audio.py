@@ -50,12 +50,17 @@ async def speech(body: SpeechRequest, request: Request):
     if body.instructions:
         raise bad_field("instructions", "instructions are not served: the preset's voices read the text as it is")
     language = _voice(ctx.studio, body.voice, model, body.model)
-    result = await ctx.run(ctx.studio.text_to_speech, body.input, language=language, speaking_rate=body.speed,
-                           pause=body.pause, seed=body.seed, aliases=SPEECH_ALIASES,
-                           **models.keywords(ctx.studio, "speech", model))
+    result = await ctx.run(ctx.studio.text_to_speech, body.input, language=language, aliases=SPEECH_ALIASES,
+                           **_settings(ctx.studio, body), **models.keywords(ctx.studio, "speech", model))
     [path] = await ctx.run(ctx.studio.save, result, format=body.response_format)
     return Response(path.read_bytes(), media_type=SPEECH_FORMATS[body.response_format],
                     headers={"Content-Disposition": f'inline; filename="{path.name}"'})
+
+
+def _settings(studio, body: SpeechRequest) -> dict[str, Any]:
+    """The voice's settings the request gives, under the studio's names (SPEECH_ALIASES: `speed` is its rate)."""
+    fields = {SPEECH_ALIASES.get(name, name): name for name in studio.settings("text_to_speech").names()}
+    return {name: getattr(body, field) for field, name in fields.items() if field in SpeechRequest.model_fields}
 
 
 def _voice(studio, voice: Any, model: str, asked: str) -> str | None:
