@@ -16,7 +16,7 @@ from studio.ui import build_app
 class Watched:
     """The studio, with the outcome of each call of `name` recorded: "cancelled" or its result.
 
-    The call starts once `closed` is set, so it runs after the Stop whatever the machine's speed.
+    The call starts once `closed` is set, once Stop is under way, whatever the machine's speed.
     """
 
     def __init__(self, studio, name: str):
@@ -52,8 +52,9 @@ def stop_after_first_update(studio, method: str, tab_handler: str, *args):
     watched = Watched(studio, method)
     run = handler(build_app(watched), tab_handler)(*args)
     next(run)  # the first update: the call is under way in its worker
+    # close() asks the call to stop, then waits for its worker: the call goes on while it waits.
+    threading.Timer(0.5, watched.closed.set).start()
     run.close()  # what gradio does on Stop
-    watched.closed.set()
     assert watched.ended.wait(120), "the call did not end"
     return watched.outcome
 
