@@ -33,7 +33,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pipelines import checks
 from pipelines.devices import pick_device, pick_dtype, precision, precision_of, seeded
@@ -96,6 +96,19 @@ NEXT_TOKEN = Settings(  # not a preset's: [text.defaults] top_k is the sampling 
             help=("Token added to the text first (step mode)", "Jeton ajouté d'abord au texte (pas à pas)")),
 )
 D = (CHAT + TEXT_TO_TEXT).defaults
+
+
+class Sampling(TypedDict, total=False):
+    """The sampling settings chat and text_to_text share (declared in `SAMPLING`): their keys are
+    `generate`'s, so they pass to its generation config as they are."""
+
+    temperature: float
+    top_p: float
+    top_k: int
+    max_new_tokens: int
+    repetition_penalty: float
+    seed: int | None
+
 GENERATE = [name for name in SAMPLING.names() if name != "seed"]  # generation config fields
 
 class TextStream(Iterator[str]):
@@ -249,15 +262,10 @@ class LanguageModel:
         messages: list[dict] | str,
         *,
         system_prompt: str = D.system_prompt,
-        temperature: float = D.temperature,
-        top_p: float = D.top_p,
-        top_k: int = D.top_k,
-        max_new_tokens: int = D.max_new_tokens,
-        repetition_penalty: float = D.repetition_penalty,
-        seed: int | None = D.seed,
         stop: Stop = None,
         stream: bool = False,
         callback: Callable[[str], None] | None = None,
+        **sampling: Unpack[Sampling],
     ) -> TextResult | TextStream:
         """The assistant's reply to `messages` (roles system, user, assistant; a text is one user message).
 
@@ -267,7 +275,7 @@ class LanguageModel:
         When the conversation outgrows the context, the oldest turns are left out
         (never the system prompt) and `params["notices"]` says so.
         """
-        sampling = SAMPLING.pick(locals())
+        max_new_tokens = sampling["max_new_tokens"]
         conversation = check_messages(messages, system_prompt)
         self._check_room(max_new_tokens)
         should_stop = stop_check(stop)
@@ -371,13 +379,8 @@ class LanguageModel:
         mode: str = D.mode,
         target_language: str = D.target_language,
         instruction: str = D.instruction,
-        temperature: float = D.temperature,
-        top_p: float = D.top_p,
-        top_k: int = D.top_k,
-        max_new_tokens: int = D.max_new_tokens,
-        repetition_penalty: float = D.repetition_penalty,
-        seed: int | None = D.seed,
         stop: Stop = None,
+        **sampling: Unpack[Sampling],
     ) -> TextResult:
         """`text` continued, rewritten, summarized, translated (into `target_language`) or changed by `instruction`.
 
@@ -386,7 +389,7 @@ class LanguageModel:
         other modes return the model's answer. `instruction` adds a free
         instruction to any chat mode; mode `instruct` is the instruction alone.
         """
-        sampling = SAMPLING.pick(locals())
+        max_new_tokens = sampling["max_new_tokens"]
         checks.text("text", text, max_chars=MAX_TEXT_CHARS)
         modes = load_modes()
         chosen = modes.mode(mode)
