@@ -170,10 +170,11 @@ class ImageTasks(StudioBase):
 
     def upscale(self, image, scale: int | None = None, *, tile: int | None = None, model: str | None = None):
         """Upscale `image` x2 or x4 with the preset's Swin2SR model, `tile` input pixels at a time."""
+        given = dict(locals())
         from pipelines.upscale import Upscaler
 
         loaded = self.model_ref("upscale", model)
-        settings = self._settings("upscale", dict(scale=scale, tile=tile), model=loaded)
+        settings = self._settings("upscale", given, model=loaded)
         with self._guard("upscaling"), self._use("upscale", loaded, Upscaler.from_pretrained) as upscaler:
             return self._finish(upscaler(image, **settings))
 
