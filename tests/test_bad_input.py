@@ -444,6 +444,10 @@ CASES = [
     ("settings", "model-number", lambda s, f: s.settings("text_to_image", 42), "model"),
     ("part_settings", "unknown-keyword", lambda s, f: s.part_settings("lora"), "keyword"),
     ("text_to_image", "model-number", lambda s, f: s.text_to_image("a fox", model=42), "model"),
+    ("text_to_image_many", "lengths-differ", lambda s, f: s.text_to_image_many(["a fox", "a cat"], [1]), "prompts and seeds"),
+    ("text_to_image_many", "steps-words", lambda s, f: s.text_to_image_many(["a fox"], [1], steps="many"), "steps"),
+    ("text_to_image_many", "batch-size", lambda s, f: s.text_to_image_many(["a fox"], [1], batch_size=2), "batch_size"),
+    ("text_to_image_many", "embedding", lambda s, f: s.text_to_image_many(["a fox"], [1], loras="x"), "loras"),
     ("text_to_image", "lora-weight-words", lambda s, f: s.text_to_image("a fox <lora:x:lots>"), "weight"),
     ("text_to_image", "lora-unknown", lambda s, f: s.text_to_image("a fox <lora:nowhere:1>"), "LoRA 'nowhere'"),
     ("text_to_image", "loras-number", lambda s, f: s.text_to_image("a fox", loras=42), "loras"),
@@ -493,6 +497,7 @@ def _same(a, b) -> bool:
 VALID = {
     "text_to_image": lambda s, f: s.text_to_image("a fox", seed=1, steps=2),
     "image_to_image": lambda s, f: s.image_to_image(f.ok, "a fox", seed=1, steps=2, strength=0.5),
+    "text_to_image_many": lambda s, f: [r.seeds for r in s.text_to_image_many(["a fox", "a cat"], [1, 2], steps=2)],
     "control_map": lambda s, f: s.control_map(f.ok).tobytes(),
     "xy_plot": lambda s, f: s.xy_plot("text_to_image", x=("steps", [1, 2]), prompt="a fox", seed=1).grid.tobytes(),
     "inpaint": lambda s, f: s.inpaint(f.ok, f.mask, "a fox", seed=1, steps=2),

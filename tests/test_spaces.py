@@ -4,6 +4,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 from studio.serving.serve import host_for, login_from_env
 from studio.ui.zerogpu import gpu_task
 
@@ -23,7 +25,7 @@ def test_gpu_task_is_a_no_op_off_zerogpu(monkeypatch):
     def handler():
         return 1
 
-    assert gpu_task(60)(handler) is handler
+    assert gpu_task("upscale")(handler) is handler
 
 
 def test_gpu_task_wraps_with_spaces_gpu_on_zerogpu(monkeypatch):
@@ -31,8 +33,11 @@ def test_gpu_task_wraps_with_spaces_gpu_on_zerogpu(monkeypatch):
     fake = types.SimpleNamespace(GPU=lambda duration: lambda fn: calls.append(duration) or fn)
     monkeypatch.setitem(sys.modules, "spaces", fake)
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
-    gpu_task(120)(lambda: None)
-    assert calls == [120]
+    gpu_task("text_to_image")(lambda: None)
+    gpu_task("audio_to_audio")(lambda: None)  # the longest of the operations the endpoint serves
+    assert calls == [120, 180]
+    with pytest.raises(ValueError, match="'paint' is no api_name of the operations table"):
+        gpu_task("paint")
 
 
 def test_gpu_task_without_the_spaces_package_is_a_no_op(monkeypatch):
@@ -42,7 +47,7 @@ def test_gpu_task_without_the_spaces_package_is_a_no_op(monkeypatch):
     def handler():
         return 1
 
-    assert gpu_task(60)(handler) is handler
+    assert gpu_task("upscale")(handler) is handler
 
 
 def test_preload_loads_every_model_once(fresh_studio):

@@ -275,7 +275,9 @@ def _run_unit(studio, unit: list[Job]):
     """Yield (job, result or exception) for each job of the unit."""
     if len(unit) > 1:
         try:
-            results = _text_to_image_many(studio, unit)
+            settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed")}
+            results = studio.text_to_image_many([j.kwargs["prompt"] for j in unit], [j.kwargs["seed"] for j in unit],
+                                                **settings)
         except Exception:  # one bad job spoils the pass: run them one by one to pin it down
             results = None
         if results is not None:
@@ -286,23 +288,6 @@ def _run_unit(studio, unit: list[Job]):
             yield job, getattr(studio, job.method)(**job.kwargs)
         except Exception as error:
             yield job, error
-
-
-def _text_to_image_many(studio, unit: list[Job]):
-    from pipelines.image import TextToImage
-
-    settings = {k: v for k, v in unit[0].kwargs.items() if k not in ("prompt", "seed", "model")}
-    model = studio.model_ref("image", unit[0].kwargs.get("model"))
-    settings = studio._settings("text_to_image", settings, model=model)
-    settings = {k: v for k, v in settings.items() if k not in ("callback", "batch_size")}  # many() keeps no previews
-    from studio.library import networks
-
-    for job in unit:  # an embedding applies to its own request only: such units run job by job
-        if networks.choose(studio.library, job.kwargs["prompt"], settings.get("negative_prompt"), None).embeddings:
-            raise ValueError("an embedding is named in a batched prompt")
-    with studio._guard("generating images"), studio._use("text_to_image", model, TextToImage.from_pretrained) as pipe:
-        results = pipe.many([j.kwargs["prompt"] for j in unit], [j.kwargs["seed"] for j in unit], **settings)
-    return [studio._finish(r) for r in results]
 
 
 def _finish_job(out: Path, job: Job, outcome, rank: int) -> dict:

@@ -42,7 +42,7 @@ class ImageTasks(StudioBase):
         `loras`: LoRAs of `list_models("lora")` for this request only: "name:0.8, other" or {"name": 0.8};
         the prompt's `<lora:name:0.8>` tags add to them. Embeddings apply where the prompt names them.
         """
-        given = locals()
+        given = dict(locals())  # the caller's values, by name (taken first: nothing else is local yet)
         from pipelines.image import TextToImage
 
         loaded = self.model_ref("image", model)
@@ -84,22 +84,44 @@ class ImageTasks(StudioBase):
         `model`, `loras`: as for `text_to_image`.
         `control`: ControlNet guidance, as for `text_to_image`.
         """
-        given = locals()
+        given = dict(locals())  # the caller's values, by name (taken first: nothing else is local yet)
         from pipelines.image import TextToImage
 
         model = self.model_ref("image", model)
         settings = self._settings("image_to_image", given, model=model)
         settings["load_control"] = self._control_loader
-        parent_key = self._key("text_to_image", model)
-        parent = (parent_key, lambda: self._load(model, lambda: TextToImage.from_pretrained(model, device=self.device,
-                                                                                         dtype=parent_key.dtype)))
-        key = self._key("image_to_image", model)
         chosen = networks.choose(self.library, prompt, settings.get("negative_prompt"), loras)
-        with self._guard("generating images"), self.models.use(key, lambda t2i: t2i.image_to_image(), parent) as pipe:
+        derived = self._use_derived("image_to_image", model, TextToImage.image_to_image, "text_to_image",
+                                    TextToImage.from_pretrained)
+        with self._guard("generating images"), derived as pipe:
             with applied(pipe.pipe, chosen.loras), embedded(pipe.pipe, chosen.embeddings):
                 result = pipe(image, chosen.prompt, **settings)
         chosen.record(result.params, prompt)
         return self._finish(result)
+
+    def text_to_image_many(self, prompts: list[str], seeds: list[int], *, model: str | None = None, **settings):
+        """One image per (prompt, seed) pair in one batched pass of the model, for job runners.
+
+        `settings` as for `text_to_image`, equal for every pair; no step previews are kept, and
+        LoRAs and embeddings apply per request, so they are not taken. Returns one ImageResult per pair.
+        """
+        from pipelines.image import TextToImage
+
+        accepted = TextToImage.many.settings.names()
+        unknown = sorted(set(settings) - set(accepted))
+        if unknown:  # loras, hires, control: per request, not for one pass of many prompts
+            raise ValueError(f"{unknown[0]} is not a setting of text_to_image_many; expected one of: {', '.join(accepted)}")
+        loaded = self.model_ref("image", model)
+        given = settings
+        settings = self._settings("text_to_image", given, model=loaded, call=TextToImage.many)
+        if "batch_size" not in given:
+            settings.pop("batch_size", None)  # one image per pair, whatever the preset's batch size
+        for prompt in prompts:  # an embedding applies to its own request only
+            if networks.choose(self.library, prompt, settings.get("negative_prompt"), None).embeddings:
+                raise ValueError("an embedding is named in a batched prompt; run its job on its own")
+        with self._guard("generating images"), self._use("text_to_image", loaded, TextToImage.from_pretrained) as pipe:
+            results = pipe.many(list(prompts), list(seeds), **settings)
+        return [self._finish(result) for result in results]
 
     @staticmethod
     def part_settings(keyword: str):
@@ -148,10 +170,11 @@ class ImageTasks(StudioBase):
 
     def upscale(self, image, scale: int | None = None, *, tile: int | None = None, model: str | None = None):
         """Upscale `image` x2 or x4 with the preset's Swin2SR model, `tile` input pixels at a time."""
+        given = dict(locals())
         from pipelines.upscale import Upscaler
 
         loaded = self.model_ref("upscale", model)
-        settings = self._settings("upscale", dict(scale=scale, tile=tile), model=loaded)
+        settings = self._settings("upscale", given, model=loaded)
         with self._guard("upscaling"), self._use("upscale", loaded, Upscaler.from_pretrained) as upscaler:
             return self._finish(upscaler(image, **settings))
 

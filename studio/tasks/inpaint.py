@@ -19,14 +19,10 @@ class InpaintTasks(StudioBase):
         from pipelines.image import TextToImage
         from pipelines.inpaint import Inpaint
 
-        image_model = self.model_ref("image")
         wanted = self.model_ref("image", model)
-        key = self._key("inpaint", wanted)
-        if wanted != image_model:
+        if wanted != self.model_ref("image"):
             return self._use("inpaint", wanted, Inpaint.from_pretrained)
-        parent = (self._key("text_to_image", wanted),
-                  lambda: TextToImage.from_pretrained(wanted, device=self.device, dtype=self.dtype()))
-        return self.models.use(key, Inpaint.from_text_to_image, parent)
+        return self._use_derived("inpaint", wanted, Inpaint.from_text_to_image, "text_to_image", TextToImage.from_pretrained)
 
     def inpaint(
         self,

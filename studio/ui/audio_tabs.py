@@ -109,7 +109,7 @@ def text_to_speech_tab(studio, gpu: dict) -> TabParts:
                     inputs=[text, language])
 
     @guard
-    @gpu_task(60)
+    @gpu_task("text_to_speech")
     @spread(fields)
     def text_to_speech(text, language, settings, format, model=None, voice=None, voice_recording=None,
                        reference_text=None, progress=gr.Progress(track_tqdm=True)):
@@ -170,7 +170,7 @@ def speech_to_text_tab(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     @guard
-    @gpu_task(180)
+    @gpu_task("speech_to_text")
     @spread(fields)
     def speech_to_text(audio, settings, words=False, model=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="reading the audio")
@@ -214,7 +214,7 @@ def text_to_music_tab(studio, gpu: dict) -> TabParts:
         gr.Examples([["calm piano with soft rain, lo-fi"], ["80s synth pop with a driving bass line"]], inputs=[prompt])
 
     @guard
-    @gpu_task(180)
+    @gpu_task("text_to_music")
     @spread(fields)
     def text_to_music(prompt, settings, format, model=None, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the music model")
@@ -257,7 +257,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
     parameters = {name: fields[name] for name in A2A_PARAMETERS}
 
     @guard
-    @gpu_task(180)
+    @gpu_task("audio_to_audio")
     @spread(parameters)
     def audio_to_audio(audio, mode, prompt, settings, format, model=None, keep_voice=False,
                        progress=gr.Progress(track_tqdm=True)):

@@ -133,7 +133,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
     fields = {"negative_prompt": negative, **settings}
 
     @guard
-    @gpu_task(120)
+    @gpu_task("text_to_image")
     @spread(fields)
     def text_to_image(prompt, settings, model=None, loras=None, lora_weight=0.8, hires_on=False, hires_scale=None,
                       hires_steps=None, hires_strength=None, hires_upscaler=None, control_model=None, control_image=None,
@@ -146,7 +146,7 @@ def text_to_image_tab(studio, gpu: dict) -> TabParts:
                            loras=lora_choice(loras, lora_weight), hires=hires_fix, control=guide)
 
     @guard
-    @gpu_task(600)
+    @gpu_task("xy_plot")
     @spread(fields)
     def xy_plot(prompt, settings, model=None, loras=None, lora_weight=0.8, x_setting="steps", x_values="10, 20, 30",
                 y_setting="none", y_values="", progress=gr.Progress(track_tqdm=True)):
@@ -198,7 +198,7 @@ def image_to_image_tab(studio, gpu: dict) -> list[TabParts]:
     fields = {"negative_prompt": negative, "strength": strength, **settings}
 
     @guard
-    @gpu_task(120)
+    @gpu_task("image_to_image")
     @spread(fields)
     def image_to_image(image, prompt, settings, model=None, loras=None, lora_weight=0.8, control_model=None,
                        control_image=None, control_preprocessor=None, control_scale=None, control_start=None,

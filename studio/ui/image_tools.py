@@ -48,7 +48,7 @@ def upscale_section(studio, gpu: dict) -> TabParts:
             recipe = gr.JSON(label=t("up_recipe"), open=False)
 
     @guard
-    @gpu_task(60)
+    @gpu_task("upscale")
     @spread(fields)
     def upscale(image, settings, model=None, progress=gr.Progress()):
         progress(0.1, desc="upscaling")
@@ -73,7 +73,7 @@ def latent_section(studio, gpu: dict) -> None:
         channels = gr.Gallery(label=t("lat_channels"), columns=4, height="auto")
 
     @guard
-    @gpu_task(30)
+    @gpu_task("vae_latents")
     def vae_latents(image, progress=gr.Progress()):
         progress(0.1, desc="encoding")
         view = studio.vae_latents(image)

@@ -97,7 +97,7 @@ def inpaint_section(studio, gpu: dict) -> list[TabParts]:
                                                    "mask_blur", "strength")} | out_settings
 
     @guard
-    @gpu_task(120)
+    @gpu_task("inpaint")
     @spread(fields)
     def inpaint(image, mask, prompt, settings, progress=gr.Progress(track_tqdm=True)):
         mask = mask if mask is not None else painted_mask(image)
@@ -106,7 +106,7 @@ def inpaint_section(studio, gpu: dict) -> list[TabParts]:
         yield from _stream(studio, studio.inpaint, _background(image), mask, prompt, **settings)
 
     @guard
-    @gpu_task(120)
+    @gpu_task("outpaint")
     @spread(out_fields)
     def outpaint(image, prompt, settings, progress=gr.Progress(track_tqdm=True)):
         taken = {k: v for k, v in settings.items() if k in out_declared}  # not the hidden size

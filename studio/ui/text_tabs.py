@@ -112,14 +112,14 @@ def chat_tab(studio, gpu: dict) -> TabParts:
                 del stops[session]
 
     @guard
-    @gpu_task(90)
+    @gpu_task("chat")
     @spread(fields)
     def chat(message, history, settings, model, request: gr.Request):
         shown = [*_history(history), {"role": "user", "content": message}]
         yield from reply(shown, request, **settings, model=model)
 
     @guard
-    @gpu_task(90)
+    @gpu_task("chat")
     @spread(fields)
     def again(history, settings, model, request: gr.Request):
         yield from reply(_without_reply(history), request, **settings, model=model)
@@ -230,7 +230,7 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
         choices = gr.State({})
 
     @guard
-    @gpu_task(90)
+    @gpu_task("text_to_text")
     @spread(fields)
     def text_to_text(text, settings, model=None, progress=gr.Progress()):
         progress(0, desc="generating")
@@ -239,7 +239,7 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
         yield result.text, result.params
 
     @guard
-    @gpu_task(30)
+    @gpu_task("next_token")
     @spread({"top_k": rows})
     def next_token(text, settings, model=None):
         found = studio.next_token(text, **settings, model=client_model(model))
@@ -248,13 +248,13 @@ def text_to_text_tab(studio, gpu: dict) -> list[TabParts]:
 
     # Steps are not saved: a walk is many clicks; "Predict" saves the table of where it got to.
     @guard
-    @gpu_task(30)
+    @gpu_task("next_token")
     def step(text, top_k, shown, model, event: gr.SelectData):
         found = studio.next_token(text, top_k=top_k, append=shown.get(event.value, ""), model=client_model(model))
         return found.params["text"], *_table(found)
 
     @guard
-    @gpu_task(30)
+    @gpu_task("next_token")
     def most_likely(text, top_k, model):
         best = studio.next_token(text, top_k=1, model=client_model(model))[0][0]
         found = studio.next_token(text, top_k=top_k, append=best, model=client_model(model))
