@@ -112,3 +112,19 @@ def test_the_server_made_no_connection_beyond_loopback(client, server):
     client.predict(prompt="a fox", seed=3, api_name="/text_to_image")  # one more generation, at the end
     assert server.connections() == []
     assert "Traceback" not in server.log.read_text()
+
+
+def test_every_label_on_screen_has_its_english_and_french_text():
+    """A label key without a text shows as the raw key: each one the app uses is in the tables."""
+    from gradio.i18n import I18nData
+
+    from studio.ui import build_app, labels
+
+    app = build_app(Studio(preset="tiny"))
+    tables = labels().translations_dict
+    used = {value.key for block in app.blocks.values() for attr in ("label", "info", "placeholder", "value")
+            if isinstance(value := getattr(block, attr, None), I18nData)}
+    assert len(used) > 100  # every tab's inputs are labelled through the tables
+    for language in ("en", "fr"):
+        assert used <= set(tables[language]), sorted(used - set(tables[language]))
+        assert all(tables[language][key].strip() for key in used)
