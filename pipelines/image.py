@@ -29,18 +29,19 @@ import inspect
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, TypedDict, Unpack
+from typing import Any, Self, TypedDict, Unpack
 
 from PIL import Image
 
 from pipelines import checks, families, prompt_weights
-from pipelines.devices import generator, pick_device, pick_dtype, place, precision_of
+from pipelines.devices import generator, place, precision_of
 from pipelines.image_io import load_image
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.loading import SAFE_LOAD
 from pipelines.preview import PreviewBudget, load_decoder
 from pipelines.preview import decode as preview_decode
 from pipelines.results import ImageResult
 from pipelines.settings import SEED, Setting, Settings, checked
+from pipelines.wrapper import Wrapper
 
 MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 2048, 8
 MAX_STEPS = 150
@@ -151,10 +152,16 @@ def scheduler_name(scheduler) -> str:
     return cls
 
 
-class _Diffusion:
-    """What text-to-image and image-to-image share: the pipe, schedulers, checks, previews."""
+class _Diffusion(Wrapper):
+    """What text-to-image and image-to-image share: the pipe, schedulers, checks, previews.
 
-    task = ""
+    They load a diffusers pipeline (`auto_pipeline`, placed on the device by `pipelines.devices.place`)
+    and its preview decoder, and are named by the model: `model` is its name, not a torch module.
+    """
+
+    kind = "diffusion"  # for the number format (pipelines.devices)
+    loading = "image generation"
+    auto_pipeline = ""  # the diffusers auto pipeline that loads it
 
     def __init__(self, pipe, model: str, preview_decoder=None):
         self.pipe = pipe
@@ -163,6 +170,27 @@ class _Diffusion:
         self._default_scheduler = pipe.scheduler
         self.preview_decoder = preview_decoder  # a tiny autoencoder (pipelines.preview), or None: the full VAE
         self.family = families.of(pipe)  # what SD, SDXL, SD3, FLUX.1... each take
+
+    @classmethod
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """The pipeline and its preview decoder (None: previews use the full VAE)."""
+        import diffusers
+
+        if os.path.isfile(name):  # an A1111-style single-file checkpoint
+            from pipelines import single_file
+
+            pipe = single_file.load(name, dtype)
+            if cls.auto_pipeline != "AutoPipelineForText2Image":
+                pipe = getattr(diffusers, cls.auto_pipeline).from_pipe(pipe)
+        else:
+            pipe = getattr(diffusers, cls.auto_pipeline).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+        pipe = place(pipe, device)
+        return pipe, load_decoder(pipe, name)
+
+    @classmethod
+    def from_parts(cls, parts: tuple, model: str) -> Self:
+        pipe, decoder = parts
+        return cls(pipe, model, decoder)
 
     def modules(self) -> list:
         """The torch modules holding weights (the model cache counts their memory)."""
@@ -323,35 +351,9 @@ class _Diffusion:
         return params["steps"]
 
 
-def _load_pipe(auto_class: str, model: str, device: str | None, dtype) -> tuple[Any, Any]:
-    """The pipeline and its preview decoder (None: previews use the full VAE)."""
-    device = pick_device(device or "auto")
-    dtype = pick_dtype(device, dtype, kind="diffusion")
-
-    def loader(name: str):
-        import diffusers
-
-        if os.path.isfile(name):  # an A1111-style single-file checkpoint
-            from pipelines import single_file
-
-            pipe = single_file.load(name, dtype)
-            if auto_class != "AutoPipelineForText2Image":
-                pipe = getattr(diffusers, auto_class).from_pipe(pipe)
-        else:
-            pipe = getattr(diffusers, auto_class).from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-        pipe = place(pipe, device)
-        return pipe, load_decoder(pipe, name)
-
-    return load(model, "image generation", loader)
-
-
 class TextToImage(_Diffusion):
     task = "text_to_image"
-
-    @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToImage:
-        pipe, decoder = _load_pipe("AutoPipelineForText2Image", model, device, dtype)
-        return cls(pipe, model, decoder)
+    auto_pipeline = "AutoPipelineForText2Image"
 
     def image_to_image(self) -> ImageToImage:
         """The img2img pipeline over the same weights (no second copy in memory)."""
@@ -430,11 +432,7 @@ class TextToImage(_Diffusion):
 
 class ImageToImage(_Diffusion):
     task = "image_to_image"
-
-    @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> ImageToImage:
-        pipe, decoder = _load_pipe("AutoPipelineForImage2Image", model, device, dtype)
-        return cls(pipe, model, decoder)
+    auto_pipeline = "AutoPipelineForImage2Image"
 
     @classmethod
     def from_text_to_image(cls, text_to_image: TextToImage) -> ImageToImage:

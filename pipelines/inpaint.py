@@ -36,7 +36,6 @@ from pipelines.image import (
     TextToImage,
     _check_callback,
     _Diffusion,
-    _load_pipe,
     check_steps_left,
     fit_size,
 )
@@ -96,13 +95,10 @@ def load_mask(value, size: tuple[int, int]) -> Image.Image:
 
 
 class Inpaint(_Diffusion):
-    task = "inpaint"
+    """Inpainting and outpainting with an inpainting checkpoint (9-channel UNet) or an ordinary one (latent masking)."""
 
-    @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> Inpaint:
-        """An inpainting checkpoint (9-channel UNet) or an ordinary one (latent masking)."""
-        pipe, decoder = _load_pipe("AutoPipelineForInpainting", model, device, dtype)
-        return cls(pipe, model, decoder)
+    task = "inpaint"
+    auto_pipeline = "AutoPipelineForInpainting"
 
     @classmethod
     def from_text_to_image(cls, text_to_image: TextToImage) -> Inpaint:

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
-from pipelines.devices import pick_device, pick_dtype, seeded
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.devices import seeded
+from pipelines.loading import SAFE_LOAD
 from pipelines.music import SETTINGS, WINDOW_SECONDS, TextToMusic, _progress
 from pipelines.results import AudioResult
 from pipelines.settings import checked
@@ -68,6 +68,7 @@ class MelodyToMusic(TextToMusic):
     """MusicGen Melody: `prompt` is the style, `melody` (any audio) the tune."""
 
     task = "text_to_music"
+    loading = "melody-conditioned music"
 
     def __init__(self, model, tokenizer, features: dict, name: str):
         super().__init__(model, tokenizer, name)
@@ -75,25 +76,17 @@ class MelodyToMusic(TextToMusic):
         self.features = {key: int(features.get(key, value)) for key, value in FEATURES.items()}
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> MelodyToMusic:
-        device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype)
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A MusicGen Melody model, its tokenizer and its feature extractor's settings."""
+        from transformers import AutoTokenizer, MusicgenMelodyForConditionalGeneration
+        from transformers.utils import cached_file
 
-        def loader(name: str):
-            from transformers import AutoTokenizer, MusicgenMelodyForConditionalGeneration
-            from transformers.utils import cached_file
-
-            tokenizer = AutoTokenizer.from_pretrained(name)
-            melody = (
-                MusicgenMelodyForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-            )
-            # the extractor's settings as data (its class needs torchaudio)
-            path = cached_file(name, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False)
-            features = json.loads(Path(path).read_text()) if path else {}
-            return melody, tokenizer, features
-
-        melody, tokenizer, features = load(model, "melody-conditioned music", loader)
-        return cls(melody, tokenizer, features, model)
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        melody = MusicgenMelodyForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+        # the extractor's settings as data (its class needs torchaudio)
+        path = cached_file(name, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False)
+        features = json.loads(Path(path).read_text()) if path else {}
+        return melody, tokenizer, features
 
     def melody_features(self, melody) -> tuple[np.ndarray, float]:
         """The chroma of the first 30 s of `melody` (path, (rate, array) or AudioResult), and its length in s."""

@@ -25,11 +25,12 @@ from tqdm import tqdm
 
 from pipelines import checks
 from pipelines.audio_io import MAX_SECONDS, decode, resample, to_mono
-from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.devices import precision_of, seeded
+from pipelines.loading import SAFE_LOAD
 from pipelines.results import AudioResult
 from pipelines.settings import SEED, Setting, Settings, checked
 from pipelines.stopping import Stop, halt_if, stop_check
+from pipelines.wrapper import Wrapper
 
 MIN_DURATION, MAX_DURATION = 0.1, 120.0
 MAX_GUIDANCE = 20.0
@@ -72,9 +73,10 @@ def _progress(bar, stop: Stop = None):
     return Progress()
 
 
-class TextToMusic:
+class TextToMusic(Wrapper):
     task = "text_to_music"
     kind = "music"  # for the number format (pipelines.devices)
+    loading = "music generation"
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -89,25 +91,13 @@ class TextToMusic:
         self.hop = self.sampling_rate // self.frame_rate
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToMusic:
-        device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A MusicGen model and its processor."""
+        from transformers import AutoProcessor, MusicgenForConditionalGeneration
 
-        def loader(name: str):
-            from transformers import AutoProcessor, MusicgenForConditionalGeneration
-
-            processor = AutoProcessor.from_pretrained(name)
-            musicgen = (
-                MusicgenForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-            )
-            return musicgen, processor
-
-        musicgen, processor = load(model, "music generation", loader)
-        return cls(musicgen, processor, model)
-
-    def modules(self) -> list:
-        """The torch modules holding weights (the model cache counts their memory)."""
-        return [self.model]
+        processor = AutoProcessor.from_pretrained(name)
+        musicgen = MusicgenForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+        return musicgen, processor
 
     @staticmethod
     def _params(prompt, given: dict, *, allow_empty: bool = False) -> dict:

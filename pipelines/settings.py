@@ -7,7 +7,7 @@ labels), the CLI (`--help`), the batch file checks and the API docs.
 
     STEPS = Setting("steps", int, 25, low=1, high=150, help=("Denoising steps", "Étapes de débruitage"))
 
-    class TextToImage(Wrapper):
+    class TextToImage(_Diffusion):  # a Wrapper (pipelines.wrapper), as most wrappers are
         @checked(SETTINGS)
         def __call__(self, prompt: str, *, steps: int = D.steps, ...):
 

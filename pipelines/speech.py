@@ -31,10 +31,11 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import checks
-from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.devices import precision_of, seeded
+from pipelines.loading import SAFE_LOAD
 from pipelines.results import AudioResult
 from pipelines.settings import SEED, Setting, Settings, checked
+from pipelines.wrapper import Wrapper
 
 MAX_TEXT_CHARS = 5000
 MAX_PIECE_CHARS = 250  # MMS-TTS was trained on single sentences; longer inputs slur
@@ -85,9 +86,10 @@ def speaker_count(config) -> int:
     return max(int(count or 1), 1)
 
 
-class TextToSpeech:
+class TextToSpeech(Wrapper):
     task = "text_to_speech"
     kind = "text_to_speech"  # for the number format (pipelines.devices)
+    loading = "text to speech"
 
     def __init__(self, model, tokenizer, name: str):
         self.model = model
@@ -96,24 +98,14 @@ class TextToSpeech:
         self.device = str(model.device)
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> TextToSpeech:
-        """Load a VITS voice in `dtype` (default: the device's format for speech, pipelines.devices)."""
-        device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A VITS voice in `dtype` (`from_pretrained`'s default: the device's format for speech, pipelines.devices)
+        and its tokenizer."""
+        from transformers import VitsModel, VitsTokenizer
 
-        def loader(name: str):
-            from transformers import VitsModel, VitsTokenizer
-
-            tokenizer = VitsTokenizer.from_pretrained(name)
-            voice = VitsModel.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-            return voice, tokenizer
-
-        voice, tokenizer = load(model, "text to speech", loader)
-        return cls(voice, tokenizer, model)
-
-    def modules(self) -> list:
-        """The torch modules holding weights (the model cache counts their memory)."""
-        return [self.model]
+        tokenizer = VitsTokenizer.from_pretrained(name)
+        voice = VitsModel.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+        return voice, tokenizer
 
     @property
     def sampling_rate(self) -> int:

@@ -43,6 +43,7 @@ from pipelines.settings import SEED, Setting, Settings, checked
 from pipelines.stopping import Stop, stop_check, stopping_criteria
 from pipelines.text_modes import load_modes
 from pipelines.worker import run_in_worker
+from pipelines.wrapper import Wrapper
 
 ROLES = ("system", "user", "assistant")
 MAX_MESSAGES = 500
@@ -210,10 +211,11 @@ def _plain_text(where: str, content: Any) -> Any:
     return content
 
 
-class LanguageModel:
+class LanguageModel(Wrapper):
     """One causal LM and its tokenizer, serving chat, text-to-text and the next-token view."""
 
     kind = "language_model"  # for the number format (pipelines.devices)
+    loading = "text generation"
 
     def __init__(self, model, tokenizer, name: str):
         self.model = model
@@ -225,25 +227,24 @@ class LanguageModel:
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> LanguageModel:
         """Load a causal LM in `dtype` (default: the device's format for language models,
         pipelines.devices); "int8" on CPU loads float32 and stores the linear weights as int8."""
+        # Wrapper.from_pretrained's steps, but for int8, which is known from the preference only:
+        # pick_dtype turns it into float32, the format the weights load in before they are quantized.
         device = pick_device(device or "auto")
         int8 = precision(device, dtype, kind=cls.kind) == "int8"
         dtype = pick_dtype(device, dtype, kind=cls.kind)
+        parts = load(model, cls.loading, lambda name: cls.load_parts(name, device, dtype, int8=int8))
+        return cls.from_parts(parts, model)
 
-        def loader(name: str):
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+    @classmethod
+    def load_parts(cls, name: str, device: str, dtype, *, int8: bool = False) -> tuple:
+        """A causal LM in `dtype`, its linear weights stored as int8 if `int8`, and its tokenizer."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            from pipelines.quantize import int8_weights
+        from pipelines.quantize import int8_weights
 
-            tokenizer = AutoTokenizer.from_pretrained(name)
-            lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-            return int8_weights(lm) if int8 else lm, tokenizer
-
-        lm, tokenizer = load(model, "text generation", loader)
-        return cls(lm, tokenizer, model)
-
-    def modules(self) -> list:
-        """The torch modules holding weights (the model cache counts their memory)."""
-        return [self.model]
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+        return int8_weights(lm) if int8 else lm, tokenizer
 
     @property
     def context_length(self) -> int:

@@ -33,11 +33,12 @@ from tqdm import tqdm
 from pipelines import checks, words
 from pipelines import vad as silero
 from pipelines.audio_io import MAX_SECONDS, is_silent, load_audio
-from pipelines.devices import pick_device, pick_dtype, precision_of
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.devices import precision_of
+from pipelines.loading import SAFE_LOAD
 from pipelines.results import Transcript
 from pipelines.settings import Setting, Settings, checked
 from pipelines.stopping import Stop, halt_if, stop_check, stopping_criteria
+from pipelines.wrapper import Wrapper
 
 TASKS = ("transcribe", "translate")
 MAX_BATCH = 64
@@ -132,9 +133,10 @@ def windows(audio: np.ndarray, rate: int, length: int, search: int | None = None
     return cuts
 
 
-class SpeechToText:
+class SpeechToText(Wrapper):
     task = "speech_to_text"
     kind = "speech_to_text"  # for the number format (pipelines.devices)
+    loading = "speech to text"
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -153,23 +155,13 @@ class SpeechToText:
         self._vad = None  # Silero VAD, loaded on first use
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> SpeechToText:
-        device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A Whisper model and its processor."""
+        from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-        def loader(name: str):
-            from transformers import WhisperForConditionalGeneration, WhisperProcessor
-
-            processor = WhisperProcessor.from_pretrained(name)
-            whisper = WhisperForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-            return whisper, processor
-
-        whisper, processor = load(model, "speech to text", loader)
-        return cls(whisper, processor, model)
-
-    def modules(self) -> list:
-        """The torch modules holding weights (the model cache counts their memory)."""
-        return [self.model]
+        processor = WhisperProcessor.from_pretrained(name)
+        whisper = WhisperForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+        return whisper, processor
 
     @property
     def sampling_rate(self) -> int:

@@ -14,11 +14,12 @@ import math
 import numpy as np
 from PIL import Image
 
-from pipelines.devices import pick_device, pick_dtype, precision_of
+from pipelines.devices import precision_of
 from pipelines.image_io import load_image
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.loading import SAFE_LOAD
 from pipelines.results import ImageResult
 from pipelines.settings import Setting, Settings, checked
+from pipelines.wrapper import Wrapper
 
 SCALES = (2, 4)
 SETTINGS = Settings(
@@ -30,9 +31,10 @@ D = SETTINGS.defaults
 MAX_OUTPUT_SIDE = 8192
 
 
-class Upscaler:
+class Upscaler(Wrapper):
     task = "upscale"
     kind = "upscale"  # for the number format (pipelines.devices)
+    loading = "upscaling"
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -41,21 +43,12 @@ class Upscaler:
         self.factor = int(model.config.upscale)
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> Upscaler:
-        device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A Swin2SR model and its image processor."""
+        from transformers import AutoImageProcessor, Swin2SRForImageSuperResolution
 
-        def loader(name: str):
-            from transformers import AutoImageProcessor, Swin2SRForImageSuperResolution
-
-            network = Swin2SRForImageSuperResolution.from_pretrained(name, dtype=dtype, **SAFE_LOAD)
-            return network.to(device).eval(), AutoImageProcessor.from_pretrained(name)
-
-        network, processor = load(model, "upscaling", loader)
-        return cls(network, processor, model)
-
-    def modules(self) -> list:
-        return [self.model]
+        network = Swin2SRForImageSuperResolution.from_pretrained(name, dtype=dtype, **SAFE_LOAD)
+        return network.to(device).eval(), AutoImageProcessor.from_pretrained(name)
 
     @checked(SETTINGS)
     def __call__(self, image, *, scale: int = D.scale, tile: int = D.tile) -> ImageResult:

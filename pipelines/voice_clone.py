@@ -30,11 +30,12 @@ import numpy as np
 
 from pipelines import checks
 from pipelines.audio_io import is_silent, load_audio, to_mono
-from pipelines.devices import pick_device, pick_dtype, precision_of, seeded
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.devices import precision_of, seeded
+from pipelines.loading import SAFE_LOAD
 from pipelines.results import AudioResult
 from pipelines.settings import SEED, Settings, checked
 from pipelines.stopping import Stop
+from pipelines.wrapper import Wrapper
 
 MIN_REFERENCE, MAX_REFERENCE = 5.0, 30.0  # seconds: shorter says too little of the voice, longer crowds the context
 MAX_TEXT_CHARS = 600  # about a minute of speech: one generation, the context holds it with a 30 s reference
@@ -63,9 +64,10 @@ def reference_samples(voice, rate: int) -> tuple[np.ndarray, str, float]:
     return resampled, digest, seconds
 
 
-class VoiceClone:
+class VoiceClone(Wrapper):
     task = "text_to_speech"
     kind = "text_to_speech"  # for the number format (pipelines.devices)
+    loading = "voice cloning"
 
     def __init__(self, model, processor, name: str):
         self.model = model
@@ -74,23 +76,14 @@ class VoiceClone:
         self.device = str(model.device)
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> VoiceClone:
-        """Load a CSM checkpoint in `dtype` (default: the device's format for speech, pipelines.devices)."""
-        device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A CSM checkpoint in `dtype` (`from_pretrained`'s default: the device's format for speech,
+        pipelines.devices) and its processor."""
+        from transformers import AutoProcessor, CsmForConditionalGeneration
 
-        def loader(name: str):
-            from transformers import AutoProcessor, CsmForConditionalGeneration
-
-            processor = AutoProcessor.from_pretrained(name)
-            csm = CsmForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-            return csm, processor
-
-        csm, processor = load(model, "voice cloning", loader)
-        return cls(csm, processor, model)
-
-    def modules(self) -> list:
-        return [self.model]
+        processor = AutoProcessor.from_pretrained(name)
+        csm = CsmForConditionalGeneration.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
+        return csm, processor
 
     @property
     def sampling_rate(self) -> int:

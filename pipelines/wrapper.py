@@ -1,0 +1,64 @@
+"""What the wrappers share: loading a model on a device, in a number format, as one call.
+
+A wrapper names its `task` (the recipe's), its `kind` (what it is for the
+number format, `pipelines.devices.KINDS`) and `loading` (what it loads, as a
+load error says it: "could not load model ... for text to speech"), and
+writes only its own loading:
+
+    class TextToSpeech(Wrapper):
+        task = "text_to_speech"
+        kind = "text_to_speech"
+        loading = "text to speech"
+
+        @classmethod
+        def load_parts(cls, name, device, dtype):
+            ...
+            return voice, tokenizer
+
+`from_pretrained(model, device=, dtype=)` picks the device and the number
+format (`pipelines.devices`), runs `load_parts` through `pipelines.loading.load`
+(safetensors only, loads taking turns, every failure one `ModelLoadError`) and
+builds the wrapper from the parts and the model's name: `cls(*parts, model)`,
+unless the wrapper's `from_parts` puts them together otherwise. `modules()`
+is the torch modules holding weights, which the model cache counts.
+
+torch and transformers are imported inside the hooks, so importing a wrapper
+module stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pipelines.devices import pick_device, pick_dtype
+from pipelines.loading import load
+
+
+class Wrapper:
+    task = ""  # the recipe's task
+    kind = "diffusion"  # for the number format (pipelines.devices.KINDS)
+    loading = ""  # what is loaded, for load errors ("text to speech")
+
+    @classmethod
+    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> Self:
+        """Load `model` (a hub id or a local folder) on `device` in `dtype` (default: the device's
+        format for the wrapper's `kind`, pipelines.devices); a failure is one `ModelLoadError`."""
+        device = pick_device(device or "auto")
+        dtype = pick_dtype(device, dtype, kind=cls.kind)
+        parts = load(model, cls.loading, lambda name: cls.load_parts(name, device, dtype))
+        return cls.from_parts(parts, model)
+
+    @classmethod
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """What the wrapper is built from, read from `name` (the hub id or the folder's path) onto `device` in
+        `dtype` (a torch dtype): the model first. Each wrapper writes its own."""
+        raise NotImplementedError(f"{cls.__name__} does not say how its model loads (load_parts)")
+
+    @classmethod
+    def from_parts(cls, parts: tuple[Any, ...], model: str) -> Self:
+        """The wrapper over what `load_parts` returned, named `model` as the caller named it."""
+        return cls(*parts, model)
+
+    def modules(self) -> list:
+        """The torch modules holding weights (the model cache counts their memory)."""
+        return [self.model]
