@@ -6,10 +6,11 @@ from studio.tasks.audio import AudioTasks
 from studio.tasks.image import ImageTasks
 from studio.tasks.inpaint import InpaintTasks
 from studio.tasks.text import TextTasks
+from studio.tasks.translate import TranslateTasks
 from studio.tasks.xy_plot import XYPlotTasks
 
 
-class Studio(ImageTasks, InpaintTasks, XYPlotTasks, TextTasks, AudioTasks):
+class Studio(ImageTasks, InpaintTasks, XYPlotTasks, TranslateTasks, TextTasks, AudioTasks):
     """One preset, one model cache, one outputs folder. Thread-safe: one model serves one call at a time."""
 
     def preload(self) -> list[str]:
