@@ -9,8 +9,9 @@ and return two channels: results then have shape (samples, 2).
 
 MusicGen was trained on 30 s clips. Longer music is written window by window:
 each new window is prompted with the last 10 s written so far (re-encoded by
-EnCodec, the way an audio prompt is) and adds up to 20 s. `continue_audio` is the
-same loop started from the caller's audio.
+EnCodec, the way an audio prompt is) and adds up to 20 s. `continue_music` is the
+same loop started from the caller's audio (`continue_audio`, its name before, is kept
+for one release).
 
 Sampling draws from torch's global generator (`generate` takes no generator), so
 the seed is set around each call with the caller's random state kept.
@@ -125,7 +126,7 @@ class TextToMusic(Wrapper):
         return self._result(self.task, audio, params)
 
     @checked(SETTINGS)
-    def continue_audio(
+    def continue_music(
         self,
         audio,
         prompt: str = "",
@@ -151,6 +152,8 @@ class TextToMusic(Wrapper):
         new = self._write(params, given[len(given) - whole :], self._frames(params["duration"]), stop)
         params.update(audio_seconds=round(len(given) / self.sampling_rate, 3))
         return self._result("continue_music", np.concatenate([given, new]) if keep_prompt else new, params)
+
+    continue_audio = continue_music  # its name before: kept for one release
 
     def _frames(self, duration: float) -> int:
         return max(1, round(duration * self.frame_rate))

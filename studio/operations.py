@@ -95,7 +95,7 @@ TABLE = (
               api_name="speech_to_text", gpu_seconds=180),
     Operation("text_to_music", "music", _MUSIC, result="AudioResult", tab="text_to_music", api_name="text_to_music",
               gpu_seconds=180),
-    Operation("continue_music", "music", _MUSIC, "continue_audio", "AudioResult", "audio_to_audio", "audio_to_audio",
+    Operation("continue_music", "music", _MUSIC, "continue_music", "AudioResult", "audio_to_audio", "audio_to_audio",
               mode="continue", gpu_seconds=180),
     Operation("translate_speech", "transcribe", "", result="AudioResult", tab="audio_to_audio", api_name="audio_to_audio",
               mode="translate", gpu_seconds=180),

@@ -134,7 +134,7 @@ def test_stereo_checkpoints_give_two_channels(stereo_model, tmp_path):
     assert result.audio.shape == (32_000, 2) and result.params["channels"] == 2
     assert not np.array_equal(result.audio[:, 0], result.audio[:, 1])
     assert np.array_equal(stereo_model("calm piano", duration=2, seed=1).audio, result.audio)
-    more = stereo_model.continue_audio(AudioResult(result.audio[:, 0], 16_000, {}), "drums", duration=1, seed=1)
+    more = stereo_model.continue_music(AudioResult(result.audio[:, 0], 16_000, {}), "drums", duration=1, seed=1)
     assert more.audio.shape == (16_000, 2)
     from studio.outputs import save
 

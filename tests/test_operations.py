@@ -22,6 +22,14 @@ def test_every_row_has_its_studio_method_and_its_wrapper_call():
             assert callable(op.wrapper_call()), op.name
 
 
+def test_an_operation_has_one_name_from_the_studio_to_its_wrapper_call():
+    from pipelines.music import TextToMusic
+
+    named = {op.name: op.call for op in operations.TABLE if op.wrapper and op.call not in ("", "__call__")}
+    assert all(call == name for name, call in named.items()), named  # chat, next_token, continue_music, ...
+    assert TextToMusic.continue_audio is TextToMusic.continue_music  # the old name, for one release
+
+
 def test_every_endpoint_of_the_app_is_a_row_of_the_table():
     from studio.ui import build_app
 

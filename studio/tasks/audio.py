@@ -188,4 +188,4 @@ class AudioTasks(StudioBase):
         loaded = self.model_ref("music", model)
         settings = self._settings("continue_music", given, model=loaded)  # `stop` among them, when given
         with self._guard("continuing music"), self._use("text_to_music", loaded, TextToMusic.from_pretrained) as music:
-            return self._finish(music.continue_audio(audio, prompt, **settings))
+            return self._finish(music.continue_music(audio, prompt, **settings))
