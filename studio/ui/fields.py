@@ -99,17 +99,6 @@ def spread(names: Sequence[str], into: str = "settings"):
     return decorate
 
 
-def default(studio, section: str, call, name: str, fallback: Any = None) -> Any:
-    """Transitional, for settings not yet declared: the preset's value, else the signature's."""
-    preset = studio.preset.defaults(section)
-    if name in preset:
-        return preset[name]
-    parameter = inspect.signature(call).parameters.get(name)
-    if parameter is None or parameter.default in (inspect.Parameter.empty, None):
-        return fallback
-    return parameter.default
-
-
 def follow_model(studio, operation: str, model: gr.Dropdown, fields: dict[str, gr.components.Component]) -> None:
     """When the user picks a model, `fields` (name -> component) show what it runs with: its own
     preset defaults (`[section.model_defaults."name"]`), else the section's, else the declaration's.
@@ -122,8 +111,7 @@ def follow_model(studio, operation: str, model: gr.Dropdown, fields: dict[str, g
             settings = studio.settings(operation, name)
         except ValueError:  # a name still being typed; the operation says what is wrong with it
             return [gr.skip() for _ in fields]
-        own = studio.model_defaults(operations.get(operation).section, studio.model_ref(operations.get(operation).section, name))
-        return [gr.update(value=settings[key].default if key in settings else own.get(key, gr.skip())) for key in fields]
+        return [gr.update(value=settings[key].default) for key in fields]
 
     model.input(show, model, list(fields.values()), queue=False, api_visibility="private")
 
