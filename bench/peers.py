@@ -2,8 +2,8 @@
 
 - faster-whisper (CTranslate2): the same whisper-base architecture and weights,
   converted with CTranslate2's own converter, on the CPU in float32 (the studio's
-  format here) and in int8 (what faster-whisper users run), greedy decoding, no
-  fallback or VAD on either side, on the same long input.
+  format here) and in int8 (what faster-whisper users run): its batched pipeline
+  on the studio's windows, decoding the same number of tokens in each.
 
 A peer that is not installed gives a row saying so (`pip install faster-whisper`);
 the project does not depend on any of them.
@@ -12,8 +12,10 @@ the project does not depend on any of them.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import tempfile
+from pathlib import Path
 
 from bench.audio import _long_input
 from bench.common import side_by_side
@@ -26,36 +28,96 @@ def run(quick: bool, *, preset: str, real_size: bool) -> list[dict]:
     return faster_whisper(studio, minutes=0.5 if quick else 2, runs=1 if quick else 3)
 
 
+TOKENS_PER_WINDOW = 128  # decoded by both engines in every window: end of text is suppressed
+
+
 def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
+    """The studio's transcription against faster-whisper's batched pipeline, doing the same work.
+
+    Random weights rarely say "end of text", and when they do the two engines say it
+    at different moments, so both run a copy of the model whose generation config
+    suppresses that token and allows `TOKENS_PER_WINDOW` new tokens: each engine then
+    decodes exactly that many in each window. faster-whisper is handed the studio's
+    own windows (`clip_timestamps`), batches of 8 on both sides, no timestamps,
+    greedy, no fallback: the same windows, prompts and token counts. A third row
+    times the encoder alone (transformers' against CTranslate2's), to show where the
+    difference lies.
+    """
     if importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("ctranslate2") is None:
         return [{"name": "speech_to_text / faster-whisper", "note": "faster-whisper is not installed: pip install faster-whisper"}]
     import ctranslate2.converters
-    from faster_whisper import WhisperModel
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    source = studio.model_ref("transcribe")
+    from pipelines.transcribe import windows
+    from studio import Studio
+
+    forced = _whisper_decoding_every_token(studio.model_ref("transcribe"), TOKENS_PER_WINDOW)
+    preset = Path(forced) / "bench-preset.toml"
+    preset.write_text(f'[transcribe]\nmodel = "{forced}"\n', encoding="utf-8")
+    same_work = Studio(preset=str(preset), outputs=tempfile.mkdtemp())
     converted = os.path.join(tempfile.mkdtemp(), "ct2")
-    shipped = [name for name in ("tokenizer.json", "preprocessor_config.json") if os.path.exists(os.path.join(source, name))]
-    ctranslate2.converters.TransformersConverter(source, copy_files=shipped).convert(converted, quantization="float32")
+    shipped = [name for name in ("tokenizer.json", "preprocessor_config.json") if os.path.exists(os.path.join(forced, name))]
+    ctranslate2.converters.TransformersConverter(forced, copy_files=shipped).convert(converted, quantization="float32")
     audio = _long_input(minutes)
-    language = studio.speech_to_text((16_000, audio)).language  # loads the model, fixes the language
-    counts: dict[str, int] = {}
+    cuts = windows(audio, 16_000, 30 * 16_000)  # the studio's own cuts (vad=False)
+    clips = [{"start": w.start / 16_000, "end": w.end / 16_000} for w in cuts]
+    language = "en"
+    same_work.speech_to_text((16_000, audio[:16_000]), language=language)  # loads the model
 
     def studio_call():
-        counts["studio"] = len(studio.speech_to_text((16_000, audio), batch_size=8, language=language, vad=False).segments)
+        same_work.speech_to_text((16_000, audio), batch_size=8, language=language, vad=False, timestamps=False)
 
+    work = f"{len(cuts)} windows x {TOKENS_PER_WINDOW} tokens, batches of 8"
     rows = []
     for compute_type in ("float32", "int8"):
-        peer = WhisperModel(converted, device="cpu", compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
+        peer = BatchedInferencePipeline(WhisperModel(converted, device="cpu", compute_type=compute_type,
+                                                     cpu_threads=os.cpu_count() or 1))
 
         def peer_call(peer=peer):
-            segments, _ = peer.transcribe(audio, language=language, beam_size=1, temperature=0.0, vad_filter=False,
-                                          condition_on_previous_text=False, compression_ratio_threshold=None,
+            segments, _ = peer.transcribe(audio, language=language, batch_size=8, beam_size=1, temperature=0.0,
+                                          without_timestamps=True, clip_timestamps=clips, vad_filter=False,
+                                          max_new_tokens=TOKENS_PER_WINDOW, compression_ratio_threshold=None,
                                           log_prob_threshold=None, no_speech_threshold=None)
-            counts["peer"] = len(list(segments))
+            list(segments)
 
-        row = side_by_side(f"speech_to_text {minutes:g} min, studio / faster-whisper {compute_type} (greedy)",
-                           studio_call, peer_call, runs=runs, note="target <= 0.75 against int8" if compute_type == "int8" else "")
-        row["note"] = (f"{row['note']}; segments: studio {counts['studio']}, faster-whisper {counts['peer']} (random "
-                       "weights: the texts differ, so the work per window may too)").lstrip("; ")
-        rows.append(row)
+        rows.append(side_by_side(f"speech_to_text {minutes:g} min, studio / faster-whisper {compute_type} ({work})",
+                                 studio_call, peer_call, runs=runs,
+                                 note="target <= 0.75 against int8" if compute_type == "int8" else "same windows and tokens"))
+    rows.append(_encoders(forced, converted, [audio[w.start : w.end] for w in cuts], runs=runs))
     return rows
+
+
+def _whisper_decoding_every_token(source: str, tokens: int) -> str:
+    """A copy of the Whisper folder `source` (weights linked) that never ends a window early and decodes `tokens`."""
+    copy = Path(tempfile.mkdtemp()) / "whisper-every-token"
+    copy.mkdir()
+    for item in Path(source).iterdir():
+        if item.name != "generation_config.json":
+            (copy / item.name).symlink_to(item.resolve())
+    config = json.loads((Path(source) / "generation_config.json").read_text(encoding="utf-8"))
+    config["suppress_tokens"] = sorted({*(config.get("suppress_tokens") or []), config["eos_token_id"]})
+    config["max_new_tokens"] = tokens
+    (copy / "generation_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return str(copy)
+
+
+def _encoders(transformers_folder: str, ctranslate2_folder: str, clips: list, *, runs: int) -> dict:
+    """The encoder alone on the same windows: transformers' (what the studio runs) / CTranslate2 float32's."""
+    import ctranslate2
+    import torch
+    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+    features = WhisperProcessor.from_pretrained(transformers_folder).feature_extractor(
+        clips, sampling_rate=16_000, return_tensors="pt").input_features
+    encoder = WhisperForConditionalGeneration.from_pretrained(transformers_folder, use_safetensors=True).eval().model.encoder
+    peer = ctranslate2.models.Whisper(ctranslate2_folder, device="cpu", compute_type="float32",
+                                      intra_threads=os.cpu_count() or 1)
+    stored = ctranslate2.StorageView.from_array(features.numpy())
+
+    def studio_call():
+        with torch.no_grad():
+            encoder(features)
+
+    return side_by_side(f"Whisper encoder alone, {len(clips)} windows: transformers / CTranslate2 float32",
+                        studio_call, lambda: peer.encode(stored), runs=runs,
+                        note="the rest of each transcription row is decoding")
