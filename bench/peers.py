@@ -116,13 +116,33 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
     return rows + [row]
 
 
+# Runs llama.cpp's converter, naming GPT-2's byte-level split where it does not know the tokenizer: the
+# converter recognises pre-tokenizers by hashing a known text's tokens, and the bench models' small byte-level
+# BPE (ByteLevel, GPT-2's regex) is in no list. The prompt reaches llama.cpp as token ids, so this names only
+# what the file records.
+_CONVERT = """
+import os, runpy, sys
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+from conversion.base import TextModel
+known = TextModel.get_vocab_base_pre
+def pre_tokenizer(self, tokenizer):
+    try:
+        return known(self, tokenizer)
+    except NotImplementedError:
+        return "gpt-2"
+TextModel.get_vocab_base_pre = pre_tokenizer
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def _gguf(converter: str, source: str, outtype: str) -> str:
     """`source` converted by llama.cpp's convert_hf_to_gguf.py into `outtype`, with the gguf-py package beside it."""
     path = os.path.join(tempfile.mkdtemp(), f"model-{outtype}.gguf")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.path.join(os.path.dirname(converter), "gguf-py"),
                                                                      os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, converter, source, "--outtype", outtype, "--outfile", path], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", _CONVERT, converter, source, "--outtype", outtype, "--outfile", path],
+                          env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"convert_hf_to_gguf.py failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
     return path
