@@ -4,8 +4,14 @@
   converted with CTranslate2's own converter, on the CPU in float32 (the studio's
   format here) and in int8 (what faster-whisper users run): its batched pipeline
   on the studio's windows, decoding the same number of tokens in each.
+- llama.cpp (llama-cpp-python): the same chat weights converted to GGUF Q8_0 by
+  llama.cpp's own converter (`LLAMA_CPP_CONVERTER`: the path to its
+  convert_hf_to_gguf.py), greedy, on the CPU with every core, on the prompt the
+  studio's chat template renders; the end token is banned on the llama.cpp side
+  so both decode as many tokens (each row gives the counts).
 
-A peer that is not installed gives a row saying so (`pip install faster-whisper`);
+A peer that is not installed gives a row saying so (`pip install faster-whisper`,
+`pip install llama-cpp-python`);
 the project does not depend on any of them.
 """
 
@@ -14,18 +20,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from bench.audio import _long_input
 from bench.common import side_by_side
+from bench.text import MESSAGES
 
 
 def run(quick: bool, *, preset: str, real_size: bool) -> list[dict]:
     from studio import Studio
 
     studio = Studio(preset=preset, outputs=tempfile.mkdtemp())
-    return faster_whisper(studio, minutes=0.5 if quick else 2, runs=1 if quick else 3)
+    return (faster_whisper(studio, minutes=0.5 if quick else 2, runs=1 if quick else 3)
+            + llama_cpp(studio, tokens=16 if quick else 64, runs=1 if quick else 3))
 
 
 TOKENS_PER_WINDOW = 128  # decoded by both engines in every window: end of text is suppressed
@@ -121,3 +131,80 @@ def _encoders(transformers_folder: str, ctranslate2_folder: str, clips: list, *,
     return side_by_side(f"Whisper encoder alone, {len(clips)} windows: transformers / CTranslate2 float32",
                         studio_call, lambda: peer.encode(stored), runs=runs,
                         note="the rest of each transcription row is decoding")
+
+
+def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
+    """The studio's greedy chat against llama.cpp on the same weights in Q8_0 (what llama.cpp users run on CPUs)."""
+    converter = os.environ.get("LLAMA_CPP_CONVERTER", "")
+    if importlib.util.find_spec("llama_cpp") is None or not os.path.isfile(converter):
+        return [{"name": "chat / llama.cpp", "note": "llama-cpp-python is not installed: pip install llama-cpp-python, "
+                 "and set LLAMA_CPP_CONVERTER to convert_hf_to_gguf.py from a llama.cpp checkout (needs pip install gguf)"}]
+    from llama_cpp import Llama, LogitsProcessorList
+    from transformers import AutoTokenizer
+
+    source = studio.model_ref("text")
+    # Token ids, not text: llama.cpp then reads exactly the prompt the studio's template and tokenizer make.
+    prompt = AutoTokenizer.from_pretrained(source).apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True,
+                                                                       return_dict=True)["input_ids"]
+    peers = {outtype: Llama(_gguf(converter, source, outtype), n_ctx=len(prompt) + tokens + 8,
+                            n_threads=os.cpu_count() or 1, verbose=False) for outtype in ("q8_0", "f32")}
+    counts: dict[str, int] = {}
+
+    def studio_call(n: int):
+        counts["studio"] = studio.chat(MESSAGES, seed=1, temperature=0, max_new_tokens=n).params["tokens"]
+
+    def peer_call(n: int, peer=peers["q8_0"], side: str = "llama.cpp"):
+        def no_end(_ids, logits):
+            logits[peer.token_eos()] = -float("inf")  # random weights may end early; the studio side runs to n when it can
+            return logits
+
+        peer.reset()  # no prompt reuse from the previous run: the studio encodes the prompt every time too
+        produced = 0
+        for _ in peer.generate(prompt, top_k=1, temp=0.0, logits_processor=LogitsProcessorList([no_end])):
+            produced += 1
+            if produced == n:
+                break
+        counts[side] = produced
+
+    rows = []
+    for label, n in ((f"{tokens} new tokens", tokens), ("time to first token", 1)):
+        row = side_by_side(f"chat, {label}: studio / llama.cpp Q8_0 (greedy)", lambda n=n: studio_call(n),
+                           lambda n=n: peer_call(n), runs=runs, note=f"studio in {studio.dtype('language_model')}")
+        row["note"] += f"; tokens: studio {counts['studio']}, llama.cpp {counts['llama.cpp']}"
+        rows.append(row)
+    row = side_by_side(f"chat, {tokens} new tokens: llama.cpp Q8_0 / llama.cpp F32 (greedy)", lambda: peer_call(tokens),
+                       lambda: peer_call(tokens, peers["f32"], "f32"), runs=runs)
+    row["note"] = f"what Q8_0 gains llama.cpp; tokens: Q8_0 {counts['llama.cpp']}, F32 {counts['f32']}"
+    return rows + [row]
+
+
+# Runs llama.cpp's converter, naming GPT-2's byte-level split where it does not know the tokenizer: the
+# converter recognises pre-tokenizers by hashing a known text's tokens, and the bench models' small byte-level
+# BPE (ByteLevel, GPT-2's regex) is in no list. The prompt reaches llama.cpp as token ids, so this names only
+# what the file records.
+_CONVERT = """
+import os, runpy, sys
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
+from conversion.base import TextModel
+known = TextModel.get_vocab_base_pre
+def pre_tokenizer(self, tokenizer):
+    try:
+        return known(self, tokenizer)
+    except NotImplementedError:
+        return "gpt-2"
+TextModel.get_vocab_base_pre = pre_tokenizer
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def _gguf(converter: str, source: str, outtype: str) -> str:
+    """`source` converted by llama.cpp's convert_hf_to_gguf.py into `outtype`, with the gguf-py package beside it."""
+    path = os.path.join(tempfile.mkdtemp(), f"model-{outtype}.gguf")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.path.join(os.path.dirname(converter), "gguf-py"),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", _CONVERT, converter, source, "--outtype", outtype, "--outfile", path],
+                          env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"convert_hf_to_gguf.py failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
+    return path
