@@ -57,6 +57,7 @@ def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
         return [{"name": "speech_to_text / faster-whisper", "note": "faster-whisper is not installed: pip install faster-whisper"}]
     import ctranslate2.converters
     from faster_whisper import BatchedInferencePipeline, WhisperModel
+    from transformers import WhisperFeatureExtractor
 
     from pipelines.transcribe import windows
     from studio import Studio
@@ -68,14 +69,16 @@ def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
     converted = os.path.join(tempfile.mkdtemp(), "ct2")
     shipped = [name for name in ("tokenizer.json", "preprocessor_config.json") if os.path.exists(os.path.join(forced, name))]
     ctranslate2.converters.TransformersConverter(forced, copy_files=shipped).convert(converted, quantization="float32")
-    audio = _long_input(minutes)
-    cuts = windows(audio, 16_000, 30 * 16_000)  # the studio's own cuts (vad=False)
-    clips = [{"start": w.start / 16_000, "end": w.end / 16_000} for w in cuts]
+    extractor = WhisperFeatureExtractor.from_pretrained(forced)
+    rate = extractor.sampling_rate
+    audio = _long_input(minutes, rate)
+    cuts = windows(audio, rate, extractor.n_samples)  # the studio's own cuts (vad=False)
+    clips = [{"start": w.start / rate, "end": w.end / rate} for w in cuts]
     language = "en"
-    same_work.speech_to_text((16_000, audio[:16_000]), language=language)  # loads the model
+    same_work.speech_to_text((rate, audio[:rate]), language=language)  # loads the model
 
     def studio_call():
-        same_work.speech_to_text((16_000, audio), batch_size=8, language=language, vad=False, timestamps=False)
+        same_work.speech_to_text((rate, audio), batch_size=8, language=language, vad=False, timestamps=False)
 
     work = f"{len(cuts)} windows x {TOKENS_PER_WINDOW} tokens, batches of 8"
     rows = []
@@ -93,7 +96,8 @@ def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
         rows.append(side_by_side(f"speech_to_text {minutes:g} min, studio / faster-whisper {compute_type} ({work})",
                                  studio_call, peer_call, runs=runs,
                                  note="target <= 0.75 against int8" if compute_type == "int8" else "same windows and tokens"))
-    rows.append(_encoders(forced, converted, [audio[w.start : w.end] for w in cuts], runs=runs))
+    features = extractor([audio[w.start : w.end] for w in cuts], sampling_rate=rate, return_tensors="pt").input_features
+    rows.append(_encoders(forced, converted, features, runs=runs))
     return rows
 
 
@@ -111,14 +115,12 @@ def _whisper_decoding_every_token(source: str, tokens: int) -> str:
     return str(copy)
 
 
-def _encoders(transformers_folder: str, ctranslate2_folder: str, clips: list, *, runs: int) -> dict:
-    """The encoder alone on the same windows: transformers' (what the studio runs) / CTranslate2 float32's."""
+def _encoders(transformers_folder: str, ctranslate2_folder: str, features, *, runs: int) -> dict:
+    """The encoder alone on the windows' log-mel `features`: transformers' (what the studio runs) / CTranslate2 float32's."""
     import ctranslate2
     import torch
-    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+    from transformers import WhisperForConditionalGeneration
 
-    features = WhisperProcessor.from_pretrained(transformers_folder).feature_extractor(
-        clips, sampling_rate=16_000, return_tensors="pt").input_features
     encoder = WhisperForConditionalGeneration.from_pretrained(transformers_folder, use_safetensors=True).eval().model.encoder
     peer = ctranslate2.models.Whisper(ctranslate2_folder, device="cpu", compute_type="float32",
                                       intra_threads=os.cpu_count() or 1)
@@ -128,7 +130,7 @@ def _encoders(transformers_folder: str, ctranslate2_folder: str, clips: list, *,
         with torch.no_grad():
             encoder(features)
 
-    return side_by_side(f"Whisper encoder alone, {len(clips)} windows: transformers / CTranslate2 float32",
+    return side_by_side(f"Whisper encoder alone, {len(features)} windows: transformers / CTranslate2 float32",
                         studio_call, lambda: peer.encode(stored), runs=runs,
                         note="the rest of each transcription row is decoding")
 
@@ -138,7 +140,7 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
     converter = os.environ.get("LLAMA_CPP_CONVERTER", "")
     if importlib.util.find_spec("llama_cpp") is None or not os.path.isfile(converter):
         return [{"name": "chat / llama.cpp", "note": "llama-cpp-python is not installed: pip install llama-cpp-python, "
-                 "and set LLAMA_CPP_CONVERTER to convert_hf_to_gguf.py from a llama.cpp checkout (needs pip install gguf)"}]
+                 "and set LLAMA_CPP_CONVERTER to convert_hf_to_gguf.py in a llama.cpp checkout (its gguf-py is used)"}]
     from llama_cpp import Llama, LogitsProcessorList
     from transformers import AutoTokenizer
 
@@ -146,8 +148,12 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
     # Token ids, not text: llama.cpp then reads exactly the prompt the studio's template and tokenizer make.
     prompt = AutoTokenizer.from_pretrained(source).apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True,
                                                                        return_dict=True)["input_ids"]
-    peers = {outtype: Llama(_gguf(converter, source, outtype), n_ctx=len(prompt) + tokens + 8,
-                            n_threads=os.cpu_count() or 1, verbose=False) for outtype in ("q8_0", "f32")}
+    try:
+        files = {outtype: _gguf(converter, source, outtype) for outtype in ("q8_0", "f32")}
+    except RuntimeError as error:  # a row saying why, and the suite's other rows are kept
+        return [{"name": "chat / llama.cpp", "note": str(error)}]
+    peers = {outtype: Llama(path, n_ctx=len(prompt) + tokens + 8, n_threads=os.cpu_count() or 1, verbose=False)
+             for outtype, path in files.items()}
     counts: dict[str, int] = {}
 
     def studio_call(n: int):
