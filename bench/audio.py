@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.common import raw_format, side_by_side, value_row
+from bench.common import raw_format, raw_int8, side_by_side, value_row
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
@@ -27,11 +27,12 @@ def _long_input(minutes: float, rate: int = 16_000) -> np.ndarray:
 def transcription(studio, *, minutes: float, runs: int) -> list[dict]:
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
-    from pipelines.transcribe import windows
+    from pipelines.transcribe import SpeechToText, windows
 
     model = studio.model_ref("transcribe")
     processor = WhisperProcessor.from_pretrained(model)
-    raw = WhisperForConditionalGeneration.from_pretrained(model, use_safetensors=True, **raw_format(studio, "speech_to_text")).eval()
+    loaded = WhisperForConditionalGeneration.from_pretrained(model, use_safetensors=True, **raw_format(studio, "speech_to_text"))
+    raw = raw_int8(studio, loaded.eval(), "speech_to_text", SpeechToText.int8_parts)
     audio = _long_input(minutes)
     cuts = windows(audio, 16_000, processor.feature_extractor.n_samples)
     first = studio.speech_to_text((16_000, audio), batch_size=8)  # loads the model, fixes the language
@@ -104,9 +105,12 @@ def music(studio, *, seconds: float, runs: int) -> dict:
     import torch
     from transformers import AutoProcessor, MusicgenForConditionalGeneration
 
+    from pipelines.music import TextToMusic
+
     model = studio.model_ref("music")
     processor = AutoProcessor.from_pretrained(model)
-    raw = MusicgenForConditionalGeneration.from_pretrained(model, use_safetensors=True, **raw_format(studio, "music")).eval()
+    loaded = MusicgenForConditionalGeneration.from_pretrained(model, use_safetensors=True, **raw_format(studio, "music"))
+    raw = raw_int8(studio, loaded.eval(), "music", TextToMusic.int8_parts)
     tokens = round(seconds * raw.config.audio_encoder.frame_rate) + raw.config.decoder.num_codebooks - 1
     studio.text_to_music("calm piano", duration=seconds, seed=1)
 

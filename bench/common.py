@@ -65,7 +65,7 @@ def raw_format(studio, kind: str) -> dict:
     """`from_pretrained` keywords loading a raw model in the number format the studio picked for `kind`.
 
     So "studio / raw" measures the studio's overhead, not a format change; int8 (language
-    models) loads float32 here and is quantized by `raw_int8`.
+    models, Whisper, MusicGen) loads float32 here and is quantized by `raw_int8`.
     """
     import torch
 
@@ -73,10 +73,14 @@ def raw_format(studio, kind: str) -> dict:
     return {"dtype": torch.float32 if name == "int8" else getattr(torch, name)}
 
 
-def raw_int8(studio, model):
-    """`model` with int8 weights where the studio runs its language model so (torch dynamic quantization)."""
+def raw_int8(studio, model, kind: str = "language_model", parts: tuple[str, ...] = ("",)):
+    """`model` with int8 weights where the studio runs `kind` so: torch's dynamic quantization of the
+    linear layers in the submodules `parts` (the wrapper's `int8_parts`), as the studio does it."""
     import torch
 
-    if studio.dtype("language_model") != "int8":
+    if studio.dtype(kind) != "int8":
         return model
-    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    for part in parts:
+        torch.ao.quantization.quantize_dynamic(model.get_submodule(part), {torch.nn.Linear}, dtype=torch.qint8,
+                                               inplace=True)
+    return model

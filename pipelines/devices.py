@@ -9,13 +9,17 @@ The format is chosen per model kind (`KINDS`), by what the hardware does fast:
   faster than float32 there (diffusion 0.40x, Whisper 0.53x, VITS 0.48x, MusicGen
   0.83x); float32 for the upscaler. A language model's decode is bound by memory,
   not arithmetic (bf16 0.95x), so it is not among them:
-- CPU with int8 units (AMX or VNNI): "int8" for language models (int8 weights,
-  float32 activations, `pipelines.quantize`): decode measured 0.47x float32 there.
-  On an AVX2-only CPU it measured slower than float32, so it is not chosen there.
-- Any other CPU: float32. bfloat16 is emulated there, about 25x slower than
-  float32 (measured on an AVX2-only EPYC).
-"int8" is a format for language models on CPU only: asked for, the other kinds
-take their automatic format.
+- CPU with int8 kernels (AVX2 or better: fbgemm's; VNNI and AMX speed them up):
+  "int8" for the kinds that decode token by token, where it measured faster than
+  float32 on an AVX2-only EPYC (Zen 3, 2 cores): chat decode 0.40x, first token
+  0.35x, Whisper 0.66x (the whole model), MusicGen 0.21x (its decoder). A CPU with
+  bfloat16 units keeps bfloat16 for Whisper and MusicGen (measured there).
+  `pipelines.quantize` stores the linear weights as int8 (one scale per output
+  channel) and quantizes the activations on the fly.
+- Any other CPU (ARM, no AVX2, or flags unreadable): float32. bfloat16 is emulated
+  on AVX2, about 25x slower than float32 (measured on an AVX2-only EPYC).
+"int8" is a CPU format for the kinds in `INT8_ON_CPU` only: asked for, the other
+kinds take their automatic format.
 
 torch is imported inside the functions, as in every wrapper module: reading a
 wrapper's signature (the UI does, for its defaults) must not load torch.
@@ -42,10 +46,12 @@ DTYPES = ("auto", "float32", "float16", "bfloat16", "int8")
 KINDS = ("diffusion", "language_model", "speech_to_text", "text_to_speech", "music", "upscale")
 # The kinds bfloat16 measured faster for on CPUs with bfloat16 units (ratios above).
 BF16_ON_CPU = frozenset({"diffusion", "speech_to_text", "text_to_speech", "music"})
+# The kinds int8 weights measured faster for on CPUs with int8 kernels (ratios above).
+INT8_ON_CPU = frozenset({"language_model", "speech_to_text", "music"})
 # CPU flags (/proc/cpuinfo) of the units that make a format fast.
 CPU_UNITS = {
     "bf16": {"amx_bf16", "avx512_bf16"},
-    "int8": {"amx_int8", "avx512_vnni", "avx_vnni"},
+    "int8": {"avx2", "amx_int8", "avx512_vnni", "avx_vnni"},  # fbgemm's int8 kernels need AVX2
 }
 DEVICE_NAME = r"(cpu|cuda|mps|xpu|npu|hpu)(:\d+)?"
 
@@ -85,7 +91,7 @@ def pick_device(preference: str = "auto") -> str:
 
 
 def cpu_units() -> frozenset[str]:
-    """The number formats this CPU computes natively: "bf16" (AMX or AVX512-BF16), "int8" (AMX or VNNI).
+    """The number formats this CPU computes fast: "bf16" (AMX or AVX512-BF16), "int8" (AVX2 or better).
 
     torch.backends.mkldnn says bf16 is "supported" on any AVX2 CPU, where it is
     emulated and slow, so the CPU flags decide. `STUDIO_CPU_UNITS` overrides the
@@ -116,7 +122,7 @@ def precision(device: str, preference=None, *, kind: str = "") -> str:
     """The number format (a name of `DTYPES` but "auto") a model of `kind` runs in on `device`.
 
     `preference` (a name or a torch dtype) wins unless it is "auto" or None;
-    "int8" is for language models on CPU only (other kinds take their automatic format).
+    "int8" is for the kinds in `INT8_ON_CPU`, on the CPU only (other kinds take their automatic format).
     """
     if kind and kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of: {', '.join(KINDS)}")
@@ -124,11 +130,11 @@ def precision(device: str, preference=None, *, kind: str = "") -> str:
         return str(preference).removeprefix("torch.")
     check_dtype(preference)
     if preference == "int8":
-        if kind == "language_model" and device == "cpu":
+        if kind in INT8_ON_CPU and device == "cpu":
             return "int8"
-        if kind == "language_model":
+        if kind in INT8_ON_CPU:
             raise ValueError(f"dtype 'int8' runs on the CPU only, not on {device!r}; choose float16 or bfloat16 there")
-        preference = "auto"  # int8 is a language-model format: the other kinds take their own
+        preference = "auto"  # int8 is a format of the kinds that decode token by token: the others take their own
     if preference not in ("auto", None):
         return preference
     if device.startswith("cuda"):
@@ -139,7 +145,7 @@ def precision(device: str, preference=None, *, kind: str = "") -> str:
         return "float16" if kind == "diffusion" else "float32"
     if device == "cpu" and kind in BF16_ON_CPU and "bf16" in cpu_units():
         return "bfloat16"
-    if device == "cpu" and kind == "language_model" and "int8" in cpu_units():
+    if device == "cpu" and kind in INT8_ON_CPU and "int8" in cpu_units():
         return "int8"
     return "float32"
 

@@ -78,6 +78,7 @@ class TextToMusic(Wrapper):
     task = "text_to_music"
     kind = "music"  # for the number format (pipelines.devices)
     loading = "music generation"
+    int8_parts = ("decoder",)  # where the time goes; the text encoder and EnCodec stay float32
 
     def __init__(self, model, processor, name: str):
         self.model = model

@@ -36,8 +36,8 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, TypedDict, Unpack
 
 from pipelines import checks
-from pipelines.devices import pick_device, pick_dtype, precision, precision_of, seeded
-from pipelines.loading import SAFE_LOAD, load
+from pipelines.devices import precision_of, seeded
+from pipelines.loading import SAFE_LOAD
 from pipelines.results import TextResult
 from pipelines.settings import SEED, Setting, Settings, checked
 from pipelines.stopping import Stop, stop_check, stopping_criteria
@@ -224,27 +224,13 @@ class LanguageModel(Wrapper):
         self.device = str(model.device)
 
     @classmethod
-    def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> LanguageModel:
-        """Load a causal LM in `dtype` (default: the device's format for language models,
-        pipelines.devices); "int8" on CPU loads float32 and stores the linear weights as int8."""
-        # Wrapper.from_pretrained's steps, but for int8, which is known from the preference only:
-        # pick_dtype turns it into float32, the format the weights load in before they are quantized.
-        device = pick_device(device or "auto")
-        int8 = precision(device, dtype, kind=cls.kind) == "int8"
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
-        parts = load(model, cls.loading, lambda name: cls.load_parts(name, device, dtype, int8=int8))
-        return cls.from_parts(parts, model)
-
-    @classmethod
-    def load_parts(cls, name: str, device: str, dtype, *, int8: bool = False) -> tuple:
-        """A causal LM in `dtype`, its linear weights stored as int8 if `int8`, and its tokenizer."""
+    def load_parts(cls, name: str, device: str, dtype) -> tuple:
+        """A causal LM in `dtype` and its tokenizer."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from pipelines.quantize import int8_weights
 
         tokenizer = AutoTokenizer.from_pretrained(name)
         lm = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **SAFE_LOAD).to(device).eval()
-        return int8_weights(lm) if int8 else lm, tokenizer
+        return lm, tokenizer
 
     @property
     def context_length(self) -> int:

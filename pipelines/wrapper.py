@@ -19,8 +19,11 @@ writes only its own loading:
 format (`pipelines.devices`), runs `load_parts` through `pipelines.loading.load`
 (safetensors only, loads taking turns, every failure one `ModelLoadError`) and
 builds the wrapper from the parts and the model's name: `cls(*parts, model)`,
-unless the wrapper's `from_parts` puts them together otherwise. `modules()`
-is the torch modules holding weights, which the model cache counts.
+unless the wrapper's `from_parts` puts them together otherwise. In "int8"
+(`pipelines.quantize`, the kinds of `devices.INT8_ON_CPU`) the weights load in
+float32 and the linear layers of the model's `int8_parts` are quantized inside
+the load. `modules()` is the torch modules holding weights, which the model
+cache counts.
 
 torch and transformers are imported inside the hooks, so importing a wrapper
 module stays cheap.
@@ -30,23 +33,30 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pipelines.devices import pick_device, pick_dtype
+from pipelines.devices import pick_device, pick_dtype, precision
 from pipelines.loading import load
+from pipelines.quantize import int8_weights
 
 
 class Wrapper:
     task = ""  # the recipe's task
     kind = "diffusion"  # for the number format (pipelines.devices.KINDS)
     loading = ""  # what is loaded, for load errors ("text to speech")
+    int8_parts = ("",)  # the model's submodules whose linear layers go int8 in "int8" ("": all of it)
 
     @classmethod
     def from_pretrained(cls, model: str, *, device: str | None = None, dtype=None) -> Self:
         """Load `model` (a hub id or a local folder) on `device` in `dtype` (default: the device's
         format for the wrapper's `kind`, pipelines.devices); a failure is one `ModelLoadError`."""
         device = pick_device(device or "auto")
-        dtype = pick_dtype(device, dtype, kind=cls.kind)
-        parts = load(model, cls.loading, lambda name: cls.load_parts(name, device, dtype))
-        return cls.from_parts(parts, model)
+        int8 = precision(device, dtype, kind=cls.kind) == "int8"
+        dtype = pick_dtype(device, dtype, kind=cls.kind)  # float32 for int8: quantized once loaded
+
+        def load_parts(name: str) -> tuple:
+            parts = cls.load_parts(name, device, dtype)
+            return (int8_weights(parts[0], cls.int8_parts), *parts[1:]) if int8 else parts
+
+        return cls.from_parts(load(model, cls.loading, load_parts), model)
 
     @classmethod
     def load_parts(cls, name: str, device: str, dtype) -> tuple:

@@ -57,7 +57,8 @@ def fast_cpu(units, preset_file, tmp_path):
 @pytest.mark.parametrize(
     "flags, expected",
     [
-        ("fpu avx2 fma", set()),  # AVX2 only: bf16 is emulated, int8 has no VNNI
+        ("fpu sse4_2", set()),  # no AVX2: fbgemm's int8 kernels need it
+        ("fpu avx2 fma", {"int8"}),  # AVX2 only (Zen 1-3, Haswell-Skylake): bf16 is emulated
         ("fpu avx2 avx512f avx512_vnni", {"int8"}),  # Cascade Lake
         ("fpu avx512f avx512_bf16 avx512_vnni", {"bf16", "int8"}),  # Zen 4, Cooper Lake
         ("fpu avx512_bf16 amx_bf16 amx_tile amx_int8", {"bf16", "int8"}),  # Sapphire Rapids
@@ -75,18 +76,25 @@ def test_each_kind_gets_its_format_from_the_units(units):
     chosen = {kind: devices.precision("cpu", "auto", kind=kind) for kind in devices.KINDS}
     assert chosen == {"diffusion": "bfloat16", "speech_to_text": "bfloat16", "text_to_speech": "bfloat16",
                       "music": "bfloat16", "upscale": "float32", "language_model": "int8"}
+    units("int8")  # AVX2 without bf16 units: int8 for the kinds that decode token by token
+    chosen = {kind: devices.precision("cpu", "auto", kind=kind) for kind in devices.KINDS}
+    assert chosen == {"diffusion": "float32", "speech_to_text": "int8", "text_to_speech": "float32",
+                      "music": "int8", "upscale": "float32", "language_model": "int8"}
     units("none")
     assert {devices.precision("cpu", None, kind=kind) for kind in devices.KINDS} == {"float32"}
 
 
-def test_an_asked_format_wins_and_int8_is_for_language_models_on_cpu(units):
+def test_an_asked_format_wins_and_int8_is_for_the_decoding_kinds_on_cpu(units):
     units("bf16,int8")
     assert devices.precision("cpu", "float32", kind="diffusion") == "float32"
     assert devices.precision("cpu", torch.float16, kind="music") == "float16"
     assert devices.precision("cpu", "int8", kind="diffusion") == "bfloat16"  # int8 leaves the other kinds automatic
+    assert devices.precision("cpu", "int8", kind="text_to_speech") == "bfloat16"
+    assert devices.precision("cpu", "int8", kind="speech_to_text") == "int8"  # asked: wins over bf16
     assert devices.pick_dtype("cpu", "int8", kind="language_model") == torch.float32  # loaded so, then quantized
-    with pytest.raises(ValueError, match="int8.*CPU only"):
-        devices.precision("cuda", "int8", kind="language_model")
+    for kind in ("language_model", "speech_to_text", "music"):
+        with pytest.raises(ValueError, match="int8.*CPU only"):
+            devices.precision("cuda", "int8", kind=kind)
     with pytest.raises(ValueError, match="unknown dtype 'int4'"):
         devices.precision("cpu", "int4", kind="language_model")
     with pytest.raises(ValueError, match="unknown model kind"):
@@ -150,6 +158,63 @@ def test_chat_in_int8_equals_raw_transformers_with_int8_weights(fast_cpu):
     output = raw.generate(**inputs, do_sample=True, temperature=0.9, top_p=0.9, top_k=50, max_new_tokens=12)
     assert tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True) == result.text
     assert fast_cpu.next_token("The fox").params["dtype"] == "int8"
+    # the model cache counts the packed int8 weights (one byte each), beside the float32 tensors
+    int8_bytes = sum(m.in_features * m.out_features for m in raw.modules()
+                     if isinstance(m, torch.ao.nn.quantized.dynamic.Linear))
+    float_bytes = sum(t.untyped_storage().nbytes() for t in [*raw.parameters(), *raw.buffers()])
+    assert [m["bytes"] for m in fast_cpu.loaded_models() if m["dtype"] == "int8"][0] >= float_bytes + int8_bytes
+
+
+@pytest.fixture
+def avx2_cpu(units, preset_file, tmp_path):
+    """A studio on the tiny models that believes its CPU has int8 kernels but no bfloat16 units."""
+    units("int8")
+    return Studio(preset=str(preset_file), outputs=tmp_path / "outputs", device="cpu")
+
+
+def float_linears(model) -> list[str]:
+    return [name for name, module in model.named_modules() if type(module) is torch.nn.Linear]
+
+
+def test_music_in_int8_equals_raw_musicgen_with_an_int8_decoder(avx2_cpu, tmp_path):
+    from transformers import AutoProcessor, MusicgenForConditionalGeneration
+
+    result = avx2_cpu.text_to_music("calm piano", duration=1, seed=3)
+    assert result.params["dtype"] == "int8"
+    assert np.array_equal(result.audio, avx2_cpu.text_to_music("calm piano", duration=1, seed=3).audio)
+    folder = avx2_cpu.model_ref("music", result.params["model"])
+    processor = AutoProcessor.from_pretrained(folder)
+    model = MusicgenForConditionalGeneration.from_pretrained(folder, use_safetensors=True).eval()
+    torch.ao.quantization.quantize_dynamic(model.decoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    inputs = processor(text=["calm piano"], padding=True, return_tensors="pt")
+    torch.manual_seed(3)
+    with torch.no_grad():
+        raw = model.generate(**inputs, do_sample=True, guidance_scale=3.0, top_k=250, max_new_tokens=53)
+    assert np.array_equal(raw[0, 0].numpy(), result.audio)
+    float32 = Studio(preset="tiny", outputs=tmp_path / "float32", device="cpu")
+    assert not np.array_equal(float32.text_to_music("calm piano", duration=1, seed=3).audio, result.audio)
+
+
+def test_transcription_in_int8_is_raw_whisper_with_int8_linears(avx2_cpu):
+    from transformers import WhisperForConditionalGeneration
+
+    from pipelines.transcribe import SpeechToText
+
+    speech = (16_000, np.sin(np.linspace(0, 3000, 32_000)).astype(np.float32) * 0.3)
+    result = avx2_cpu.speech_to_text(speech, language="en")
+    assert result.params["dtype"] == "int8"
+    assert avx2_cpu.speech_to_text(speech, language="en").text == result.text
+    with avx2_cpu._use("speech_to_text", avx2_cpu.model_ref("transcribe"), SpeechToText.from_pretrained) as whisper:
+        studio_model = whisper.model
+    assert float_linears(studio_model) == []  # encoder, decoder and output projection all int8
+    raw = WhisperForConditionalGeneration.from_pretrained(avx2_cpu.model_ref("transcribe"), use_safetensors=True).eval()
+    torch.ao.quantization.quantize_dynamic(raw, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    features = torch.randn(1, raw.config.num_mel_bins, 2 * raw.config.max_source_positions)
+    tokens = torch.tensor([[raw.config.decoder_start_token_id, 1, 2]])
+    with torch.no_grad():
+        ours = studio_model(input_features=features, decoder_input_ids=tokens).logits
+        theirs = raw(input_features=features, decoder_input_ids=tokens).logits
+    assert torch.equal(ours, theirs)
 
 
 def test_an_asked_dtype_overrides_the_units(units, preset_file, tmp_path):

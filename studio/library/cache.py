@@ -63,12 +63,19 @@ class _Entry:
 
 
 def tensor_storages(value: Any) -> dict[int, int]:
-    """data pointer -> bytes of every distinct tensor storage in `value.modules()`."""
+    """data pointer -> bytes of every distinct tensor storage in `value.modules()`.
+
+    int8 linear layers (pipelines.quantize) keep their weights packed, outside the
+    parameters and buffers: each packed pair counts once, keyed by its holder.
+    """
     storages: dict[int, int] = {}
     for module in getattr(value, "modules", lambda: [])():
         for tensor in itertools.chain(module.parameters(), module.buffers()):
             storage = tensor.untyped_storage()
             storages[storage.data_ptr()] = storage.nbytes()
+        for holder in module.modules():
+            if type(holder).__name__ == "LinearPackedParams":  # torch.ao's, without importing it here
+                storages[-id(holder)] = sum(t.untyped_storage().nbytes() for t in holder._weight_bias() if t is not None)
     return storages
 
 
