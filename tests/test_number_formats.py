@@ -143,8 +143,14 @@ def test_music_and_transcription_run_in_bf16(fast_cpu):
     assert fast_cpu.upscale(np.zeros((16, 16, 3), dtype=np.uint8)).params["dtype"] == "float32"
 
 
-def test_chat_in_int8_equals_raw_transformers_with_int8_weights(fast_cpu):
+def test_chat_in_int8_equals_raw_transformers_with_int8_weights(fast_cpu, monkeypatch):
+    from torch.ao.nn.quantized.modules.linear import LinearPackedParams
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    def copied(self):
+        raise AssertionError("the model cache unpacked int8 weights (a copy of each, every call) to count them")
+
+    monkeypatch.setattr(LinearPackedParams, "_weight_bias", copied)
 
     result = fast_cpu.chat(HI, seed=4, temperature=0.9)
     assert result.params["dtype"] == "int8"

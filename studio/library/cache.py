@@ -66,16 +66,18 @@ def tensor_storages(value: Any) -> dict[int, int]:
     """data pointer -> bytes of every distinct tensor storage in `value.modules()`.
 
     int8 linear layers (pipelines.quantize) keep their weights packed, outside the
-    parameters and buffers: each packed pair counts once, keyed by its holder.
+    parameters and buffers: each counts its int8 weight and float32 bias from its
+    shape, keyed by the layer (unpacking them to measure would copy every weight,
+    on every call: the cache measures after each use).
     """
     storages: dict[int, int] = {}
     for module in getattr(value, "modules", lambda: [])():
         for tensor in itertools.chain(module.parameters(), module.buffers()):
             storage = tensor.untyped_storage()
             storages[storage.data_ptr()] = storage.nbytes()
-        for holder in module.modules():
-            if type(holder).__name__ == "LinearPackedParams":  # torch.ao's, without importing it here
-                storages[-id(holder)] = sum(t.untyped_storage().nbytes() for t in holder._weight_bias() if t is not None)
+        for layer in module.modules():
+            if hasattr(layer, "_packed_params") and hasattr(layer, "in_features"):  # torch.ao's int8 Linear
+                storages[-id(layer)] = layer.in_features * layer.out_features + 4 * layer.out_features
     return storages
 
 
