@@ -8,9 +8,12 @@ reports the median of each with its spread (min-max) and the ratio of medians.
 from __future__ import annotations
 
 import gc
+import json
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -84,3 +87,27 @@ def raw_int8(studio, model, kind: str = "language_model", parts: tuple[str, ...]
         torch.ao.quantization.quantize_dynamic(model.get_submodule(part), {torch.nn.Linear}, dtype=torch.qint8,
                                                inplace=True)
     return model
+
+
+TOKENS_PER_WINDOW = 128  # decoded in every window by the Whisper copy below: end of text is suppressed
+
+
+def whisper_decoding_every_token(source: str, tokens: int) -> str:
+    """A copy of the Whisper folder `source` (weights linked) that never ends a window early and decodes `tokens`."""
+    copy = Path(tempfile.mkdtemp()) / "whisper-every-token"
+    copy.mkdir()
+    for item in Path(source).iterdir():
+        if item.name != "generation_config.json":
+            (copy / item.name).symlink_to(item.resolve())
+    config = json.loads((Path(source) / "generation_config.json").read_text(encoding="utf-8"))
+    config["suppress_tokens"] = sorted({*(config.get("suppress_tokens") or []), config["eos_token_id"]})
+    config["max_new_tokens"] = tokens
+    (copy / "generation_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return str(copy)
+
+
+def transcribe_preset(model: str) -> str:
+    """A preset file holding only `model` as the transcription model."""
+    preset = Path(tempfile.mkdtemp()) / "transcribe-preset.toml"
+    preset.write_text(f'[transcribe]\nmodel = "{model}"\n', encoding="utf-8")
+    return str(preset)

@@ -18,15 +18,13 @@ the project does not depend on any of them.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 from bench.audio import _long_input
-from bench.common import side_by_side
+from bench.common import TOKENS_PER_WINDOW, side_by_side, transcribe_preset, whisper_decoding_every_token
 from bench.text import MESSAGES
 
 
@@ -38,7 +36,6 @@ def run(quick: bool, *, preset: str, real_size: bool) -> list[dict]:
             + llama_cpp(studio, tokens=16 if quick else 64, runs=1 if quick else 3))
 
 
-TOKENS_PER_WINDOW = 128  # decoded by both engines in every window: end of text is suppressed
 
 
 def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
@@ -62,10 +59,8 @@ def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
     from pipelines.transcribe import windows
     from studio import Studio
 
-    forced = _whisper_decoding_every_token(studio.model_ref("transcribe"), TOKENS_PER_WINDOW)
-    preset = Path(forced) / "bench-preset.toml"
-    preset.write_text(f'[transcribe]\nmodel = "{forced}"\n', encoding="utf-8")
-    same_work = Studio(preset=str(preset), outputs=tempfile.mkdtemp())
+    forced = whisper_decoding_every_token(studio.model_ref("transcribe"), TOKENS_PER_WINDOW)
+    same_work = Studio(preset=transcribe_preset(forced), outputs=tempfile.mkdtemp())
     converted = os.path.join(tempfile.mkdtemp(), "ct2")
     shipped = [name for name in ("tokenizer.json", "preprocessor_config.json") if os.path.exists(os.path.join(forced, name))]
     ctranslate2.converters.TransformersConverter(forced, copy_files=shipped).convert(converted, quantization="float32")
@@ -99,20 +94,6 @@ def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
     features = extractor([audio[w.start : w.end] for w in cuts], sampling_rate=rate, return_tensors="pt").input_features
     rows.append(_encoders(forced, converted, features, runs=runs))
     return rows
-
-
-def _whisper_decoding_every_token(source: str, tokens: int) -> str:
-    """A copy of the Whisper folder `source` (weights linked) that never ends a window early and decodes `tokens`."""
-    copy = Path(tempfile.mkdtemp()) / "whisper-every-token"
-    copy.mkdir()
-    for item in Path(source).iterdir():
-        if item.name != "generation_config.json":
-            (copy / item.name).symlink_to(item.resolve())
-    config = json.loads((Path(source) / "generation_config.json").read_text(encoding="utf-8"))
-    config["suppress_tokens"] = sorted({*(config.get("suppress_tokens") or []), config["eos_token_id"]})
-    config["max_new_tokens"] = tokens
-    (copy / "generation_config.json").write_text(json.dumps(config), encoding="utf-8")
-    return str(copy)
 
 
 def _encoders(transformers_folder: str, ctranslate2_folder: str, features, *, runs: int) -> dict:

@@ -11,8 +11,8 @@ The format is chosen per model kind (`KINDS`), by what the hardware does fast:
   not arithmetic (bf16 0.95x), so it is not among them:
 - CPU with int8 kernels (AVX2 or better: fbgemm's; VNNI and AMX speed them up):
   "int8" for the kinds that decode token by token, where it measured faster than
-  float32 on an AVX2-only EPYC (Zen 3, 2 cores): chat decode 0.40x, first token
-  0.35x, Whisper 0.66x (the whole model), MusicGen 0.21x (its decoder). A CPU with
+  float32 on an AVX2-only EPYC (Zen 3, 2 cores): chat decode 0.38x, first token
+  0.36x, Whisper 0.75x (the whole model), MusicGen 0.22x (its decoder). A CPU with
   bfloat16 units keeps bfloat16 for Whisper and MusicGen (measured there).
   `pipelines.quantize` stores the linear weights as int8 (one scale per output
   channel) and quantizes the activations on the fly.

@@ -210,6 +210,7 @@ def test_transcription_in_int8_is_raw_whisper_with_int8_linears(avx2_cpu):
     result = avx2_cpu.speech_to_text(speech, language="en")
     assert result.params["dtype"] == "int8"
     assert avx2_cpu.speech_to_text(speech, language="en").text == result.text
+    assert avx2_cpu.speech_to_text(speech, language="en", timestamps="word").params["dtype"] == "int8"  # alignment heads
     with avx2_cpu._use("speech_to_text", avx2_cpu.model_ref("transcribe"), SpeechToText.from_pretrained) as whisper:
         studio_model = whisper.model
     assert float_linears(studio_model) == []  # encoder, decoder and output projection all int8
