@@ -49,14 +49,10 @@ class Wrapper:
         """Load `model` (a hub id or a local folder) on `device` in `dtype` (default: the device's
         format for the wrapper's `kind`, pipelines.devices); a failure is one `ModelLoadError`."""
         device = pick_device(device or "auto")
-        int8 = precision(device, dtype, kind=cls.kind) == "int8"
+        int8 = cls.int8_parts if precision(device, dtype, kind=cls.kind) == "int8" else ()
         dtype = pick_dtype(device, dtype, kind=cls.kind)  # float32 for int8: quantized once loaded
-
-        def load_parts(name: str) -> tuple:
-            parts = cls.load_parts(name, device, dtype)
-            return (int8_weights(parts[0], cls.int8_parts), *parts[1:]) if int8 else parts
-
-        return cls.from_parts(load(model, cls.loading, load_parts), model)
+        parts = load(model, cls.loading, lambda name: _int8_model(cls.load_parts(name, device, dtype), int8))
+        return cls.from_parts(parts, model)
 
     @classmethod
     def load_parts(cls, name: str, device: str, dtype) -> tuple:
@@ -72,3 +68,8 @@ class Wrapper:
     def modules(self) -> list:
         """The torch modules holding weights (the model cache counts their memory)."""
         return [self.model]
+
+
+def _int8_model(parts: tuple, names: tuple[str, ...]) -> tuple:
+    """`parts` with int8 weights in the model's (the first part's) submodules `names`; none: as loaded."""
+    return (int8_weights(parts[0], names), *parts[1:]) if names else parts
