@@ -9,22 +9,32 @@
   convert_hf_to_gguf.py), greedy, on the CPU with every core, on the prompt the
   studio's chat template renders; the end token is banned on the llama.cpp side
   so both decode as many tokens (each row gives the counts).
+- OpenVINO (optimum-intel): the same chat weights exported by optimum-intel's own
+  export, in its default weight format and in int8 weights, greedy, on the CPU,
+  from the same prompt token ids, its end tokens banned until as many tokens.
+  optimum-intel pins an older transformers than the studio's, so it runs in a
+  python of its own (`OPENVINO_PYTHON`): bench/openvino_peer.py, a subprocess
+  that answers one generation per request and times it itself; studio and
+  OpenVINO calls still alternate.
 
 A peer that is not installed gives a row saying so (`pip install faster-whisper`,
-`pip install llama-cpp-python`);
+`pip install llama-cpp-python`, a separate environment with
+`pip install "optimum-intel[openvino]"` named by `OPENVINO_PYTHON`);
 the project does not depend on any of them.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from bench.audio import _long_input
-from bench.common import TOKENS_PER_WINDOW, side_by_side, transcribe_preset, whisper_decoding_every_token
+from bench.common import TOKENS_PER_WINDOW, row, side_by_side, timed, transcribe_preset, whisper_decoding_every_token
 from bench.text import MESSAGES
 
 
@@ -32,10 +42,10 @@ def run(quick: bool, *, preset: str, real_size: bool) -> list[dict]:
     from studio import Studio
 
     studio = Studio(preset=preset, outputs=tempfile.mkdtemp())
-    return (faster_whisper(studio, minutes=0.5 if quick else 2, runs=1 if quick else 3)
-            + llama_cpp(studio, tokens=16 if quick else 64, runs=1 if quick else 3))
-
-
+    tokens, runs = (16, 1) if quick else (64, 3)
+    return (faster_whisper(studio, minutes=0.5 if quick else 2, runs=runs)
+            + llama_cpp(studio, tokens=tokens, runs=runs)
+            + openvino(studio, tokens=tokens, runs=runs))
 
 
 def faster_whisper(studio, *, minutes: float, runs: int) -> list[dict]:
@@ -123,12 +133,9 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
         return [{"name": "chat / llama.cpp", "note": "llama-cpp-python is not installed: pip install llama-cpp-python, "
                  "and set LLAMA_CPP_CONVERTER to convert_hf_to_gguf.py in a llama.cpp checkout (its gguf-py is used)"}]
     from llama_cpp import Llama, LogitsProcessorList
-    from transformers import AutoTokenizer
 
     source = studio.model_ref("text")
-    # Token ids, not text: llama.cpp then reads exactly the prompt the studio's template and tokenizer make.
-    prompt = AutoTokenizer.from_pretrained(source).apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True,
-                                                                       return_dict=True)["input_ids"]
+    prompt = _prompt_ids(source)
     try:
         files = {outtype: _gguf(converter, source, outtype) for outtype in ("q8_0", "f32")}
     except RuntimeError as error:  # a row saying why, and the suite's other rows are kept
@@ -165,6 +172,14 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
     return rows + [row]
 
 
+def _prompt_ids(source: str) -> list[int]:
+    """The chat prompt as token ids: a peer then reads exactly the prompt the studio's template and tokenizer make."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source).apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True,
+                                                                     return_dict=True)["input_ids"]
+
+
 # Runs llama.cpp's converter, naming GPT-2's byte-level split where it does not know the tokenizer: the
 # converter recognises pre-tokenizers by hashing a known text's tokens, and the bench models' small byte-level
 # BPE (ByteLevel, GPT-2's regex) is in no list. The prompt reaches llama.cpp as token ids, so this names only
@@ -195,3 +210,98 @@ def _gguf(converter: str, source: str, outtype: str) -> str:
     if done.returncode:
         raise RuntimeError(f"convert_hf_to_gguf.py failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
     return path
+
+
+OPENVINO_SETUP = ("optimum-intel is not set up: it pins transformers < 5.6, so install it in an environment of its "
+                  "own (python -m venv ov; ov/bin/pip install \"optimum-intel[openvino]\") and set "
+                  "OPENVINO_PYTHON=ov/bin/python")
+
+
+def openvino(studio, *, tokens: int, runs: int) -> list[dict]:
+    """The studio's greedy chat against OpenVINO (optimum-intel) on the same weights, in its default format and int8."""
+    python = os.environ.get("OPENVINO_PYTHON", "")
+    if not _imports(python, "from optimum.intel import OVModelForCausalLM"):
+        return [{"name": "chat / OpenVINO", "note": OPENVINO_SETUP}]
+    source = studio.model_ref("text")
+    prompt = _prompt_ids(source)
+    try:
+        peer = _OpenVINOPeer(python, source)
+    except RuntimeError as error:  # a row saying why, and the suite's other rows are kept
+        return [{"name": "chat / OpenVINO", "note": str(error)}]
+    counts: dict[str, int] = {}
+
+    def studio_call(n: int):
+        counts["studio"] = studio.chat(MESSAGES, seed=1, temperature=0, max_new_tokens=n).params["tokens"]
+
+    def peer_call(n: int, weights: str) -> float:
+        reply = peer.generate(weights, prompt, n)
+        counts["OpenVINO"] = reply["tokens"]
+        return reply["seconds"]
+
+    rows = []
+    try:
+        for weights, label in (("default", f"default ({peer.default_format})"), ("int8", "int8 weights")):
+            for measure, n in ((f"{tokens} new tokens", tokens), ("time to first token", 1)):
+                item = _alternating(f"chat, {measure}: studio / OpenVINO {label} (greedy)", lambda n=n: studio_call(n),
+                                    lambda n=n, weights=weights: peer_call(n, weights), runs=runs)
+                item["note"] = (f"studio in {studio.dtype('language_model')}; OpenVINO {peer.versions}; "
+                                f"tokens: studio {counts['studio']}, OpenVINO {counts['OpenVINO']}")
+                rows.append(item)
+    except RuntimeError as error:  # the peer died mid-way: the rows so far, and why
+        rows.append({"name": "chat / OpenVINO", "note": str(error)})
+    finally:
+        peer.close()
+    return rows
+
+
+def _imports(python: str, statement: str) -> bool:
+    """Whether the interpreter `python` exists and runs `statement` (optimum.intel imports lazily: name a class)."""
+    try:
+        return subprocess.run([python, "-c", statement], capture_output=True).returncode == 0
+    except OSError:  # no such interpreter (or an empty OPENVINO_PYTHON)
+        return False
+
+
+def _alternating(name: str, studio_call, peer_seconds, *, runs: int) -> dict:
+    """`side_by_side` for a peer that times itself: `peer_seconds()` returns the seconds measured in the peer's
+    process, so the pipe's round trip is not counted against it."""
+    studio_call()
+    peer_seconds()  # warm both
+    studio_times, peer_times = [], []
+    for _ in range(runs):
+        studio_times.append(timed(studio_call))
+        peer_times.append(peer_seconds())
+    return row(name, studio_times, peer_times)
+
+
+class _OpenVINOPeer:
+    """bench/openvino_peer.py running in `python` on the exported `folder`: one greedy generation per request."""
+
+    def __init__(self, python: str, folder: str):
+        self.log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: the export's warnings cannot fill it
+        # The studio's PYTHONPATH is left out: that python has its own transformers and imports nothing from here.
+        env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+        self.process = subprocess.Popen([python, str(Path(__file__).with_name("openvino_peer.py")), folder],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                        env=env)
+        ready = self._reply()["ready"]
+        self.versions = f"{ready['openvino']}, optimum-intel {ready['optimum-intel']}"
+        self.default_format = ready["default_format"]
+
+    def generate(self, weights: str, ids: list[int], tokens: int) -> dict:
+        self.process.stdin.write(json.dumps({"weights": weights, "ids": ids, "tokens": tokens}) + "\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def _reply(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:  # the peer ended: its last line of stderr says why
+            self.log.seek(0)
+            last = (self.log.read().strip().splitlines() or ["no message"])[-1]
+            raise RuntimeError(f"the OpenVINO peer failed (export or generation): {last}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+        self.log.close()
