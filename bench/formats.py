@@ -38,18 +38,21 @@ def speedups(default, fp32, *, size: int, steps: int, runs: int) -> list[dict]:
     from bench.audio import SENTENCE
 
     chat = [{"role": "user", "content": "Tell me a story about a fox."}]
-    works = {
+    works = {  # name: (work, the model kind whose format it runs in, target)
         f"text_to_image {size}x{size}, {steps} steps": (
             lambda s: s.text_to_image("a red fox", seed=1, steps=steps, guidance=0.0, width=size, height=size),
-            "target <= 0.40"),
-        "chat, 64 new tokens": (lambda s: s.chat(chat, seed=1, temperature=0, max_new_tokens=64), "target <= 0.45"),
-        "chat, time to first token": (lambda s: s.chat(chat, seed=1, temperature=0, max_new_tokens=1), "target <= 0.40"),
-        "text_to_speech, one sentence": (lambda s: s.text_to_speech(SENTENCE, seed=1), "target <= 0.50"),
-        "text_to_music 2 s": (lambda s: s.text_to_music("calm piano", duration=2, seed=1), ""),
+            "diffusion", "target <= 0.40"),
+        "chat, 64 new tokens": (lambda s: s.chat(chat, seed=1, temperature=0, max_new_tokens=64), "language_model",
+                                "target <= 0.45"),
+        "chat, time to first token": (lambda s: s.chat(chat, seed=1, temperature=0, max_new_tokens=1), "language_model",
+                                      "target <= 0.40"),
+        "text_to_speech, one sentence": (lambda s: s.text_to_speech(SENTENCE, seed=1), "text_to_speech",
+                                         "target <= 0.50"),
+        "text_to_music 2 s": (lambda s: s.text_to_music("calm piano", duration=2, seed=1), "music", ""),
     }
     rows = []
-    for name, (work, target) in works.items():
-        formats = f"{_format_of(default, work)} vs float32"
+    for name, (work, kind, target) in works.items():
+        formats = f"{default.dtype(kind)} vs float32"
         rows.append(side_by_side(f"{name}: default format / float32", lambda w=work: w(default), lambda w=work: w(fp32),
                                  runs=runs, note=f"{target}; {formats}".strip("; ")))
     return rows
@@ -71,11 +74,7 @@ def transcription_speedup(model: str, *, minutes: float, runs: int) -> dict:
 
     return side_by_side(f"speech_to_text {minutes:g} min, {TOKENS_PER_WINDOW} tokens a window, batches of 8: "
                         "default format / float32", lambda: work(default), lambda: work(fp32), runs=runs,
-                        note=f"{_format_of(default, work)} vs float32")
-
-
-def _format_of(studio, work) -> str:
-    return str(work(studio).params.get("dtype", "?"))
+                        note=f"{default.dtype('speech_to_text')} vs float32")
 
 
 def int8_tokens(preset: str, *, tokens: int) -> list[dict]:

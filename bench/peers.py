@@ -31,10 +31,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.audio import _long_input
-from bench.common import TOKENS_PER_WINDOW, row, side_by_side, timed, transcribe_preset, whisper_decoding_every_token
+from bench.common import TOKENS_PER_WINDOW, side_by_side, transcribe_preset, whisper_decoding_every_token
 from bench.text import MESSAGES
 
 
@@ -143,9 +144,7 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
     peers = {outtype: Llama(path, n_ctx=len(prompt) + tokens + 8, n_threads=os.cpu_count() or 1, verbose=False)
              for outtype, path in files.items()}
     counts: dict[str, int] = {}
-
-    def studio_call(n: int):
-        counts["studio"] = studio.chat(MESSAGES, seed=1, temperature=0, max_new_tokens=n).params["tokens"]
+    studio_call = _studio_chat(studio, counts)
 
     def peer_call(n: int, peer=peers["q8_0"], side: str = "llama.cpp"):
         def no_end(_ids, logits):
@@ -170,6 +169,14 @@ def llama_cpp(studio, *, tokens: int, runs: int) -> list[dict]:
                        lambda: peer_call(tokens, peers["f32"], "f32"), runs=runs)
     row["note"] = f"what Q8_0 gains llama.cpp; tokens: Q8_0 {counts['llama.cpp']}, F32 {counts['f32']}"
     return rows + [row]
+
+
+def _studio_chat(studio, counts: dict[str, int]) -> Callable[[int], None]:
+    """The studio's greedy chat of n new tokens, recording how many it made in `counts["studio"]`."""
+    def call(n: int) -> None:
+        counts["studio"] = studio.chat(MESSAGES, seed=1, temperature=0, max_new_tokens=n).params["tokens"]
+
+    return call
 
 
 def _prompt_ids(source: str) -> list[int]:
@@ -229,9 +236,7 @@ def openvino(studio, *, tokens: int, runs: int) -> list[dict]:
     except RuntimeError as error:  # a row saying why, and the suite's other rows are kept
         return [{"name": "chat / OpenVINO", "note": str(error)}]
     counts: dict[str, int] = {}
-
-    def studio_call(n: int):
-        counts["studio"] = studio.chat(MESSAGES, seed=1, temperature=0, max_new_tokens=n).params["tokens"]
+    studio_call = _studio_chat(studio, counts)
 
     def peer_call(n: int, weights: str) -> float:
         reply = peer.generate(weights, prompt, n)
@@ -242,8 +247,8 @@ def openvino(studio, *, tokens: int, runs: int) -> list[dict]:
     try:
         for weights, label in (("default", f"default ({peer.default_format})"), ("int8", "int8 weights")):
             for measure, n in ((f"{tokens} new tokens", tokens), ("time to first token", 1)):
-                item = _alternating(f"chat, {measure}: studio / OpenVINO {label} (greedy)", lambda n=n: studio_call(n),
-                                    lambda n=n, weights=weights: peer_call(n, weights), runs=runs)
+                item = side_by_side(f"chat, {measure}: studio / OpenVINO {label} (greedy)", lambda n=n: studio_call(n),
+                                    lambda n=n, weights=weights: peer_call(n, weights), runs=runs, raw_times_itself=True)
                 item["note"] = (f"studio in {studio.dtype('language_model')}; OpenVINO {peer.versions}; "
                                 f"tokens: studio {counts['studio']}, OpenVINO {counts['OpenVINO']}")
                 rows.append(item)
@@ -260,18 +265,6 @@ def _imports(python: str, statement: str) -> bool:
         return subprocess.run([python, "-c", statement], capture_output=True).returncode == 0
     except OSError:  # no such interpreter (or an empty OPENVINO_PYTHON)
         return False
-
-
-def _alternating(name: str, studio_call, peer_seconds, *, runs: int) -> dict:
-    """`side_by_side` for a peer that times itself: `peer_seconds()` returns the seconds measured in the peer's
-    process, so the pipe's round trip is not counted against it."""
-    studio_call()
-    peer_seconds()  # warm both
-    studio_times, peer_times = [], []
-    for _ in range(runs):
-        studio_times.append(timed(studio_call))
-        peer_times.append(peer_seconds())
-    return row(name, studio_times, peer_times)
 
 
 class _OpenVINOPeer:
