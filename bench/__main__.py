@@ -62,10 +62,25 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    if args.gpu:
-        from bench import gpu
+    from bench.common import scratch_folder
 
-        sys.exit(gpu.main(Path(args.output or ROOT / "BENCHMARKS.md")))
+    with scratch_folder():
+        if args.gpu:
+            from bench import gpu
+
+            sys.exit(gpu.main(Path(args.output or ROOT / "BENCHMARKS.md")))
+        sections = run_suites(args)
+    command = "python -m bench" + (" --quick" if args.quick else "")
+    output = Path(args.output or (ROOT / "bench" / "results" / "quick.md" if args.quick else ROOT / "BENCHMARKS.md"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    from bench.gpu import kept_section
+
+    output.write_text(render(sections, command, args.quick, kept_section(output)), encoding="utf-8")
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def run_suites(args) -> list[tuple[str, list[dict]]]:
+    """(title, rows) of each suite asked for; a suite that fails gives one row saying why."""
     preset = "tiny" if args.quick else real_preset()
     sections = []
     for module_name, (title, sized) in SUITES.items():
@@ -81,13 +96,7 @@ def main() -> None:
         for item in rows:
             print("  ", format_row(item), file=sys.stderr, flush=True)
         sections.append((title, rows))
-    command = "python -m bench" + (" --quick" if args.quick else "")
-    output = Path(args.output or (ROOT / "bench" / "results" / "quick.md" if args.quick else ROOT / "BENCHMARKS.md"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    from bench.gpu import kept_section
-
-    output.write_text(render(sections, command, args.quick, kept_section(output)), encoding="utf-8")
-    print(f"wrote {output}", file=sys.stderr)
+    return sections
 
 
 def format_row(item: dict) -> str:

@@ -7,13 +7,36 @@ reports the median of each with its spread (min-max) and the ratio of medians.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def scratch_folder():
+    """A folder holding every temporary file of a bench run, removed with all of it at the end.
+
+    A full run writes gigabytes there: copies of the models (Whisper decoding every token; CTranslate2, GGUF and
+    OpenVINO conversions), the studios' outputs, the real preset file. `tempfile` and the peers' subprocesses
+    (through TMPDIR) put their files in it.
+    """
+    before = tempfile.tempdir, os.environ.get("TMPDIR")
+    with tempfile.TemporaryDirectory(prefix="studio-bench-") as folder:
+        tempfile.tempdir = os.environ["TMPDIR"] = folder
+        try:
+            yield folder
+        finally:
+            tempfile.tempdir = before[0]
+            if before[1] is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = before[1]
 
 
 def timed(fn: Callable[[], object]) -> float:
