@@ -95,7 +95,7 @@ def _messages(messages: list) -> list[dict]:
         if not isinstance(message, dict):
             raise bad_field(f"messages[{i}]", f"messages[{i}] must be an object with role and content")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:  # a list or object as role is unhashable: check the type first
             raise bad_field(f"messages[{i}].role", f"messages[{i}].role must be one of {', '.join(ROLES)}; got {role!r} "
                             "(tools and function calls are not served)")
         if message.get("tool_calls"):
