@@ -263,6 +263,8 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("chat/completions", {**CHAT, "seed": -5}, "seed"),
     ("chat/completions", {**CHAT, "n": 2}, "n"),
     ("chat/completions", {**CHAT, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ("chat/completions", {**CHAT, "stop": ["x" * 1_001]}, "stop"),  # the stop scanner's work grows with its square
+    ("completions", {"model": "default", "prompt": "a", "stop": "x" * 1_001}, "stop"),
     ("chat/completions", {**CHAT, "temperature": "hot"}, "temperature"),
     ("chat/completions", {**CHAT, "messages": []}, "messages"),
     ("chat/completions", {**CHAT, "messages": "hello"}, "messages"),

@@ -30,6 +30,9 @@ router = APIRouter()
 ALIASES = {"max_new_tokens": "max_tokens", "text": "prompt"}
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 MAX_STOPS = 4
+# Each stop string's length: the scanner compares every prefix of every stop with the text it holds back,
+# so its work grows with the square of a stop's length (one of a million characters held the device for minutes).
+MAX_STOP_CHARS = 1_000
 # The sampling settings the studio declares for both chat and text-to-text: what a request may set.
 _CHAT, _TEXT = (operations.get(name).settings() for name in ("chat", "text_to_text"))
 SAMPLING = [setting for setting in _CHAT if setting.name in _TEXT]
@@ -84,6 +87,8 @@ def _stops(stop) -> list[str]:
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     if len(stops) > MAX_STOPS or not all(stops):
         raise bad_field("stop", f"stop must be up to {MAX_STOPS} non-empty strings, got {stop!r}")
+    if longest := max((len(s) for s in stops if len(s) > MAX_STOP_CHARS), default=0):
+        raise bad_field("stop", f"stop strings may be up to {MAX_STOP_CHARS:,} characters long, got one of {longest:,}")
     return stops
 
 
@@ -118,7 +123,8 @@ class StopScanner:
         if found:
             out, self.held, self.hit = self.held[:min(found)], "", True
             return out
-        keep = max((k for stop in self.stops for k in range(1, len(stop)) if self.held.endswith(stop[:k])), default=0)
+        keep = max((k for stop in self.stops for k in range(1, min(len(stop), len(self.held) + 1))
+                    if self.held.endswith(stop[:k])), default=0)
         out = self.held[:len(self.held) - keep]
         self.held = self.held[len(out):]
         return out
