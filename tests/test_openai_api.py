@@ -263,6 +263,7 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("chat/completions", {**CHAT, "seed": -5}, "seed"),
     ("chat/completions", {**CHAT, "n": 2}, "n"),
     ("chat/completions", {**CHAT, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ("chat/completions", {**CHAT, "stop": 5}, "stop"),  # not "stop.str": pydantic's union member is no field
     ("chat/completions", {**CHAT, "stop": ["x" * 1_001]}, "stop"),  # the stop scanner's work grows with its square
     ("completions", {"model": "default", "prompt": "a", "stop": "x" * 1_001}, "stop"),
     ("chat/completions", {**CHAT, "temperature": "hot"}, "temperature"),
@@ -278,8 +279,10 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("chat/completions", {"model": "default"}, "messages"),
     ("completions", {"model": "default", "prompt": ["a", "b"]}, "prompt"),
     ("completions", {"model": "default", "prompt": ""}, "prompt"),
+    ("completions", {"model": "default", "prompt": [[1, 2]]}, "prompt"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": "alloy"}, "voice"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": {"id": ["en"]}}, "voice"),
+    ("audio/speech", {"model": "default", "input": "hi", "voice": 5}, "voice"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": "en", "response_format": "opus"}, "response_format"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": "en", "speed": 50}, "speed"),
     ("audio/speech", {"model": "default", "input": "", "voice": "en"}, "input"),
@@ -316,6 +319,21 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
                            files={"image": ("a.png", b"not an image")}), 400)
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x", "steps": "many"},
                            files={"image": ("a.png", b"x")}), 400, "steps")
+
+
+@pytest.mark.parametrize("content,content_type", [
+    (b'{"model": "default", "messages": [{"role": "user", "content": "\xff\xfe"}]}', "application/json"),  # not UTF-8
+    (b"[" * 100_000 + b"]" * 100_000, "application/json"),  # nested past the JSON reader's depth
+    (b"", "application/json"),
+    (b'[{"model": "default"}]', "application/json"),
+    (b'"hello"', "application/json"),
+    (json.dumps(CHAT).encode(), "text/plain"),
+    (b"model=default", "application/x-www-form-urlencoded"),
+])
+def test_a_body_that_is_not_one_json_object_is_told_so(http, content, content_type):
+    error = openai_error(http.post("chat/completions", content=content, headers={"Content-Type": content_type}), 400)
+    assert error["code"] == "invalid_json" and "JSON object" in error["message"] and "UTF-8" in error["message"], error
+    assert "None" not in error["message"] and "b'" not in error["message"], error  # no field "None", no echoed bytes
 
 
 def test_an_unknown_model_or_route_is_a_404(api, http):
