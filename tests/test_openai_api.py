@@ -291,6 +291,7 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("images/generations", {"prompt": "a fox", "n": 100}, "n"),
     ("images/generations", {"prompt": "a fox", "steps": 0}, "steps"),
     ("images/generations", {"prompt": "a fox", "response_format": "jpeg"}, "response_format"),
+    ("images/generations", {"prompt": "a fox", "scheduler": "Euler z"}, "scheduler"),  # "unknown scheduler ...": not "unknown"
 ]
 
 
@@ -315,6 +316,9 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
     with open(spoken, "rb") as file:
         openai_error(http.post("audio/transcriptions", data={"model": "default", "timestamp_granularities[]": "char"},
                                files={"file": file}), 400, "timestamp_granularities")
+    with open(spoken, "rb") as file:  # the choice's message opens "unknown language": the field is language
+        openai_error(http.post("audio/transcriptions", data={"model": "default", "language": "xx"}, files={"file": file}),
+                     400, "language")
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x"},
                            files={"image": ("a.png", b"not an image")}), 400)
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x", "steps": "many"},

@@ -71,8 +71,12 @@ def from_studio(error: Exception, aliases: dict[str, str] | None = None) -> ApiE
 
 
 def _field_named(message: str) -> str | None:
-    """The field a studio message opens with: "width must be ..." -> "width"."""
-    match = re.match(r"([a-z_][a-z0-9_]*)(\[\d+\])?\s", message)
+    """The field a studio message opens with: "width must be ..." -> "width".
+
+    A choice's message opens with "unknown" ("unknown scheduler 'x'; choose one of ..."):
+    the field is the word after it.
+    """
+    match = re.match(r"(?:unknown\s+)?([a-z_][a-z0-9_]*)(\[\d+\])?\s", message)
     return match.group(1) if match else None
 
 
