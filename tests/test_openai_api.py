@@ -319,6 +319,13 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
     with open(spoken, "rb") as file:  # the choice's message opens "unknown language": the field is language
         openai_error(http.post("audio/transcriptions", data={"model": "default", "language": "xx"}, files={"file": file}),
                      400, "language")
+    for content_type, body in [("multipart/form-data", b"x"),
+                               ("multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--")]:
+        error = openai_error(http.post("audio/transcriptions", content=body, headers={"Content-Type": content_type}), 400)
+        assert error["code"] == "invalid_multipart" and "Exception" not in error["message"], error  # says what, not a class
+    many = {f"field{i}": "x" for i in range(1_001)}
+    error = openai_error(http.post("audio/transcriptions", data=many, files={"file": ("a.wav", b"x")}), 400)
+    assert "Too many fields" in error["message"] and "Exception" not in error["message"], error
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x"},
                            files={"image": ("a.png", b"not an image")}), 400)
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x", "steps": "many"},

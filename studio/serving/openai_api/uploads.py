@@ -13,6 +13,8 @@ from pathlib import Path
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from studio.serving.openai_api.errors import ApiError, bad_field
 
@@ -39,7 +41,12 @@ async def read_form(request: Request, limit: int | None) -> FormData:
     try:
         return await Request(request.scope, replay).form(max_part_size=max(limit or 0, 1024 * 1024))
     except Exception as error:  # a malformed body is the client's: 400, never 500
-        raise ApiError(400, f"the multipart body could not be read ({type(error).__name__})", code="invalid_multipart") from None
+        # Starlette says what is wrong in an HTTPException's detail ("Missing boundary in multipart.",
+        # "Too many fields..."); an exception's class name would tell the client nothing.
+        detail = (error.detail if isinstance(error, HTTPException) else error.message if isinstance(error, MultiPartException)
+                  else "it is not multipart/form-data.")
+        raise ApiError(400, f"the multipart body could not be read: {detail} Send the file and fields as "
+                       "multipart/form-data (curl -F, or the openai client)", code="invalid_multipart") from None
 
 
 def _size(limit: int | None) -> str:
