@@ -363,6 +363,7 @@ def test_the_key_is_required_and_checked(server):
         with httpx.Client(base_url=f"{server.url}v1/", headers=headers, timeout=30) as stranger:
             openai_error(stranger.get("models"), 401)
             openai_error(stranger.post("chat/completions", json=CHAT), 401)
+            openai_error(stranger.get("openapi.json"), 401)
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"{server.url}v1", api_key="wrong", max_retries=0).models.list()
 
@@ -404,9 +405,11 @@ def test_a_login_without_a_key_closes_the_api(studio):
         error = openai_error(closed.get("/models"), 401)
         assert "STUDIO_API_KEY" in error["message"]
         openai_error(closed.get("/models", headers={"Authorization": "Bearer anything"}), 401)
+        openai_error(closed.get("/openapi.json"), 401)  # the schema too: nothing of the API without the key
     with TestClient(build_api(studio, access=Access(key=KEY, login=True))) as keyed:
         openai_error(keyed.get("/models"), 401)
         assert keyed.get("/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+        assert "/chat/completions" in keyed.get("/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()["paths"]
     with TestClient(build_api(studio, access=Access())) as local:
         assert local.get("/models").status_code == 200
 
