@@ -414,6 +414,26 @@ def test_a_login_without_a_key_closes_the_api(studio):
         assert local.get("/models").status_code == 200
 
 
+def test_an_upload_the_client_leaves_mid_way_is_a_400_not_a_logged_failure():
+    import anyio
+    from fastapi import Request
+
+    from studio.serving.openai_api import uploads
+    from studio.serving.openai_api.errors import ApiError
+
+    messages = iter([{"type": "http.request", "body": b"--b\r\nContent-Disposition", "more_body": True},
+                     {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    scope = {"type": "http", "method": "POST", "path": "/audio/transcriptions", "query_string": b"",
+             "headers": [(b"content-type", b"multipart/form-data; boundary=b"), (b"content-length", b"500000")]}
+    with pytest.raises(ApiError) as cut:
+        anyio.run(uploads.read_form, Request(scope, receive), 1_000_000)
+    assert cut.value.status == 400 and cut.value.code == "upload_cut"
+
+
 def test_access_is_read_from_the_environment(monkeypatch):
     from studio.serving.openai_api.auth import Access
 

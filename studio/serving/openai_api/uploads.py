@@ -15,6 +15,7 @@ from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect
 
 from studio.serving.openai_api.errors import ApiError, bad_field
 
@@ -28,11 +29,14 @@ async def read_form(request: Request, limit: int | None) -> FormData:
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError(400, "this route takes multipart/form-data (a file and form fields)", code="invalid_content_type")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise too_big
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left mid-upload: its mistake, not a server failure logged with a traceback
+        raise ApiError(400, "the upload was cut off before its end; send the whole file", code="upload_cut") from None
     body = b"".join(chunks)
 
     async def replay():
