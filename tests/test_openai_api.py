@@ -307,6 +307,11 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
     openai_error(http.post("audio/transcriptions", json={"file": "x"}), 400)
     openai_error(http.post("audio/transcriptions", data={"model": "default"}, files={"other": ("a.wav", b"x")}), 400, "file")
     openai_error(http.post("audio/transcriptions", data={"model": "default"}, files={"file": ("a.wav", b"not audio")}), 400)
+    picture = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(picture, "PNG")
+    error = openai_error(http.post("audio/transcriptions", data={"model": "default"},
+                                   files={"file": ("a.wav", picture.getvalue())}), 400, "file")
+    assert "no audio stream" in error["message"] and "map" not in error["message"], error  # not ffmpeg's own hint
     with open(spoken, "rb") as file:
         openai_error(http.post("audio/transcriptions", data={"model": "default", "response_format": "xml"},
                                files={"file": file}), 400, "response_format")
