@@ -260,6 +260,7 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("chat/completions", {**CHAT, "top_p": 0}, "top_p"),
     ("chat/completions", {**CHAT, "max_tokens": 100_000}, "max_tokens"),
     ("chat/completions", {**CHAT, "max_completion_tokens": 0}, "max_tokens"),
+    ("chat/completions", {**CHAT, "max_tokens": 300, "stream": True}, "max_tokens"),  # past the context: found streaming
     ("chat/completions", {**CHAT, "seed": -5}, "seed"),
     ("chat/completions", {**CHAT, "n": 2}, "n"),
     ("chat/completions", {**CHAT, "stop": ["a", "b", "c", "d", "e"]}, "stop"),

@@ -248,7 +248,7 @@ async def _stream_chat(ctx, reply: Reply, messages, stops, settings, options) ->
     try:
         # The first piece waits for the device and loads the model: a full queue or a model that
         # cannot load is answered with its status, before the 200 of a stream.
-        first = await ctx.run(_next_piece, stream)
+        first = await ctx.run(_next_piece, stream, aliases=ALIASES)  # its errors name the request field (max_tokens)
     except BaseException:
         await anyio.to_thread.run_sync(stream.close)
         raise
