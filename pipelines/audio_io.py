@@ -241,5 +241,8 @@ def _read_with_ffmpeg(
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
         reason = (detail[-1] if detail else reason).replace(str(path), path.name)
+        if any("matches no streams" in line for line in detail):  # an image, a video without sound...
+            # ffmpeg's last line then is a hint about its own command ("add a trailing '?' to the map")
+            reason = "it holds no audio stream"
         raise ValueError(f"{name} file {path.name!r} could not be read as audio ({reason})")
     return np.frombuffer(done.stdout, dtype="<f4").astype(np.float32)[:, None], rate

@@ -260,13 +260,19 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("chat/completions", {**CHAT, "top_p": 0}, "top_p"),
     ("chat/completions", {**CHAT, "max_tokens": 100_000}, "max_tokens"),
     ("chat/completions", {**CHAT, "max_completion_tokens": 0}, "max_tokens"),
+    ("chat/completions", {**CHAT, "max_tokens": 300, "stream": True}, "max_tokens"),  # past the context: found streaming
     ("chat/completions", {**CHAT, "seed": -5}, "seed"),
     ("chat/completions", {**CHAT, "n": 2}, "n"),
     ("chat/completions", {**CHAT, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ("chat/completions", {**CHAT, "stop": 5}, "stop"),  # not "stop.str": pydantic's union member is no field
+    ("chat/completions", {**CHAT, "stop": ["x" * 1_001]}, "stop"),  # the stop scanner's work grows with its square
+    ("completions", {"model": "default", "prompt": "a", "stop": "x" * 1_001}, "stop"),
     ("chat/completions", {**CHAT, "temperature": "hot"}, "temperature"),
     ("chat/completions", {**CHAT, "messages": []}, "messages"),
     ("chat/completions", {**CHAT, "messages": "hello"}, "messages"),
     ("chat/completions", {**CHAT, "messages": [{"role": "tool", "content": "x"}]}, "messages[0].role"),
+    ("chat/completions", {**CHAT, "messages": [{"role": ["user"], "content": "x"}]}, "messages[0].role"),
+    ("chat/completions", {**CHAT, "messages": [{"role": {"name": "user"}, "content": "x"}]}, "messages[0].role"),
     ("chat/completions", {**CHAT, "messages": [{"role": "user", "content": 5}]}, None),
     ("chat/completions", {**CHAT, "messages": [{"role": "user", "content": "x" * 100_000}]}, None),
     ("chat/completions", {**CHAT, "tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
@@ -274,7 +280,10 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("chat/completions", {"model": "default"}, "messages"),
     ("completions", {"model": "default", "prompt": ["a", "b"]}, "prompt"),
     ("completions", {"model": "default", "prompt": ""}, "prompt"),
+    ("completions", {"model": "default", "prompt": [[1, 2]]}, "prompt"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": "alloy"}, "voice"),
+    ("audio/speech", {"model": "default", "input": "hi", "voice": {"id": ["en"]}}, "voice"),
+    ("audio/speech", {"model": "default", "input": "hi", "voice": 5}, "voice"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": "en", "response_format": "opus"}, "response_format"),
     ("audio/speech", {"model": "default", "input": "hi", "voice": "en", "speed": 50}, "speed"),
     ("audio/speech", {"model": "default", "input": "", "voice": "en"}, "input"),
@@ -283,6 +292,7 @@ BAD_JSON = [  # (route, body, param): each a 400 naming the field
     ("images/generations", {"prompt": "a fox", "n": 100}, "n"),
     ("images/generations", {"prompt": "a fox", "steps": 0}, "steps"),
     ("images/generations", {"prompt": "a fox", "response_format": "jpeg"}, "response_format"),
+    ("images/generations", {"prompt": "a fox", "scheduler": "Euler z"}, "scheduler"),  # "unknown scheduler ...": not "unknown"
 ]
 
 
@@ -298,6 +308,11 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
     openai_error(http.post("audio/transcriptions", json={"file": "x"}), 400)
     openai_error(http.post("audio/transcriptions", data={"model": "default"}, files={"other": ("a.wav", b"x")}), 400, "file")
     openai_error(http.post("audio/transcriptions", data={"model": "default"}, files={"file": ("a.wav", b"not audio")}), 400)
+    picture = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(picture, "PNG")
+    error = openai_error(http.post("audio/transcriptions", data={"model": "default"},
+                                   files={"file": ("a.wav", picture.getvalue())}), 400, "file")
+    assert "no audio stream" in error["message"] and "map" not in error["message"], error  # not ffmpeg's own hint
     with open(spoken, "rb") as file:
         openai_error(http.post("audio/transcriptions", data={"model": "default", "response_format": "xml"},
                                files={"file": file}), 400, "response_format")
@@ -307,10 +322,35 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
     with open(spoken, "rb") as file:
         openai_error(http.post("audio/transcriptions", data={"model": "default", "timestamp_granularities[]": "char"},
                                files={"file": file}), 400, "timestamp_granularities")
+    with open(spoken, "rb") as file:  # the choice's message opens "unknown language": the field is language
+        openai_error(http.post("audio/transcriptions", data={"model": "default", "language": "xx"}, files={"file": file}),
+                     400, "language")
+    for content_type, body in [("multipart/form-data", b"x"),
+                               ("multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--")]:
+        error = openai_error(http.post("audio/transcriptions", content=body, headers={"Content-Type": content_type}), 400)
+        assert error["code"] == "invalid_multipart" and "Exception" not in error["message"], error  # says what, not a class
+    many = {f"field{i}": "x" for i in range(1_001)}
+    error = openai_error(http.post("audio/transcriptions", data=many, files={"file": ("a.wav", b"x")}), 400)
+    assert "Too many fields" in error["message"] and "Exception" not in error["message"], error
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x"},
                            files={"image": ("a.png", b"not an image")}), 400)
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x", "steps": "many"},
                            files={"image": ("a.png", b"x")}), 400, "steps")
+
+
+@pytest.mark.parametrize("content,content_type", [
+    (b'{"model": "default", "messages": [{"role": "user", "content": "\xff\xfe"}]}', "application/json"),  # not UTF-8
+    (b"[" * 100_000 + b"]" * 100_000, "application/json"),  # nested past the JSON reader's depth
+    (b"", "application/json"),
+    (b'[{"model": "default"}]', "application/json"),
+    (b'"hello"', "application/json"),
+    (json.dumps(CHAT).encode(), "text/plain"),
+    (b"model=default", "application/x-www-form-urlencoded"),
+])
+def test_a_body_that_is_not_one_json_object_is_told_so(http, content, content_type):
+    error = openai_error(http.post("chat/completions", content=content, headers={"Content-Type": content_type}), 400)
+    assert error["code"] == "invalid_json" and "JSON object" in error["message"] and "UTF-8" in error["message"], error
+    assert "None" not in error["message"] and "b'" not in error["message"], error  # no field "None", no echoed bytes
 
 
 def test_an_unknown_model_or_route_is_a_404(api, http):
@@ -329,6 +369,7 @@ def test_the_key_is_required_and_checked(server):
         with httpx.Client(base_url=f"{server.url}v1/", headers=headers, timeout=30) as stranger:
             openai_error(stranger.get("models"), 401)
             openai_error(stranger.post("chat/completions", json=CHAT), 401)
+            openai_error(stranger.get("openapi.json"), 401)
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"{server.url}v1", api_key="wrong", max_retries=0).models.list()
 
@@ -370,11 +411,33 @@ def test_a_login_without_a_key_closes_the_api(studio):
         error = openai_error(closed.get("/models"), 401)
         assert "STUDIO_API_KEY" in error["message"]
         openai_error(closed.get("/models", headers={"Authorization": "Bearer anything"}), 401)
+        openai_error(closed.get("/openapi.json"), 401)  # the schema too: nothing of the API without the key
     with TestClient(build_api(studio, access=Access(key=KEY, login=True))) as keyed:
         openai_error(keyed.get("/models"), 401)
         assert keyed.get("/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+        assert "/chat/completions" in keyed.get("/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()["paths"]
     with TestClient(build_api(studio, access=Access())) as local:
         assert local.get("/models").status_code == 200
+
+
+def test_an_upload_the_client_leaves_mid_way_is_a_400_not_a_logged_failure():
+    import anyio
+    from fastapi import Request
+
+    from studio.serving.openai_api import uploads
+    from studio.serving.openai_api.errors import ApiError
+
+    messages = iter([{"type": "http.request", "body": b"--b\r\nContent-Disposition", "more_body": True},
+                     {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    scope = {"type": "http", "method": "POST", "path": "/audio/transcriptions", "query_string": b"",
+             "headers": [(b"content-type", b"multipart/form-data; boundary=b"), (b"content-length", b"500000")]}
+    with pytest.raises(ApiError) as cut:
+        anyio.run(uploads.read_form, Request(scope, receive), 1_000_000)
+    assert cut.value.status == 400 and cut.value.code == "upload_cut"
 
 
 def test_access_is_read_from_the_environment(monkeypatch):

@@ -24,8 +24,15 @@ def build_api(studio, *, access: Access | None = None, max_upload: int | None = 
     async def allowed(request: Request) -> None:
         ctx.access.check(request)
 
-    api = FastAPI(title="Studio OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    # The schema is served as a route of its own, behind the key like every other: FastAPI's own
+    # openapi_url would answer anyone, a server with a login and no key included.
+    api = FastAPI(title="Studio OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None)
     api.state.ctx = ctx
+
+    @api.get("/openapi.json", include_in_schema=False, dependencies=[Depends(allowed)])
+    async def schema():
+        return api.openapi()
+
     errors.install(api)
     for module in (models, text, audio, images):
         api.include_router(module.router, dependencies=[Depends(allowed)])

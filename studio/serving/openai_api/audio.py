@@ -67,6 +67,8 @@ def _voice(studio, voice: Any, model: str, asked: str) -> str | None:
     voices = studio.preset.voices()
     if isinstance(voice, dict):
         voice = voice.get("id")
+    if voice is not None and not isinstance(voice, str):  # {"id": [...]}: unhashable, a 400 rather than a 500
+        raise bad_field("voice", f"voice must be a language code such as 'en' (or {{\"id\": \"en\"}}), got {voice!r}")
     if voice in (None, "", "default"):
         return None if asked == "default" else next((code for code, m in voices.items() if m == model), None)
     if voice not in voices:

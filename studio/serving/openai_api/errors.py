@@ -71,8 +71,12 @@ def from_studio(error: Exception, aliases: dict[str, str] | None = None) -> ApiE
 
 
 def _field_named(message: str) -> str | None:
-    """The field a studio message opens with: "width must be ..." -> "width"."""
-    match = re.match(r"([a-z_][a-z0-9_]*)(\[\d+\])?\s", message)
+    """The field a studio message opens with: "width must be ..." -> "width".
+
+    A choice's message opens with "unknown" ("unknown scheduler 'x'; choose one of ..."):
+    the field is the word after it.
+    """
+    match = re.match(r"(?:unknown\s+)?([a-z_][a-z0-9_]*)(\[\d+\])?\s", message)
     return match.group(1) if match else None
 
 
@@ -91,6 +95,9 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code)
         message = "no such route; the REST API's routes are listed in the README" if error.status_code == 404 else str(error.detail)
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":
+            # FastAPI's words for a body it could not decode (not UTF-8, nested too deep): say what it wants
+            message, code = BODY_WANTED, "invalid_json"
         return ApiError(error.status_code, message, code=code).response()
 
     @app.exception_handler(Exception)
@@ -98,13 +105,35 @@ def install(app: FastAPI) -> None:
         return from_studio(error).response()
 
 
+BODY_WANTED = ("the request body must be one JSON object of the route's fields (see the README), "
+               "UTF-8 encoded, sent with Content-Type: application/json")
+
+
+def _param(loc) -> str | None:
+    """The request field a validation error is about, with its indexes ("messages[2]").
+
+    Pydantic adds the member of a union it tried ("str" in stop.str) and the key of a
+    nested value: neither is a field the client can name, so the path ends there.
+    """
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
+    if not parts or not isinstance(parts[0], str):
+        return None
+    param = parts[0]
+    for part in parts[1:]:
+        if not isinstance(part, int):
+            break
+        param += f"[{part}]"
+    return param
+
+
 def validation_error(errors: list[dict]) -> ApiError:
     """FastAPI's request validation answered 400 (not 422), naming the first field at fault."""
     first = errors[0] if errors else {}
-    where = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    param = ".".join(where) or None
+    param = _param(first.get("loc", ()))
     if first.get("type") == "json_invalid":
         return ApiError(400, "the request body is not valid JSON", code="invalid_json")
+    if param is None:  # the body itself: empty, a list or a string, or sent as another content type
+        return ApiError(400, BODY_WANTED, code="invalid_json")
     if first.get("type") == "missing":
         return ApiError(400, f"{param} is required", param=param, code="missing_field")
     got = first.get("input")

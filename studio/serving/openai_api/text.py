@@ -30,6 +30,9 @@ router = APIRouter()
 ALIASES = {"max_new_tokens": "max_tokens", "text": "prompt"}
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 MAX_STOPS = 4
+# Each stop string's length: the scanner compares every prefix of every stop with the text it holds back,
+# so its work grows with the square of a stop's length (one of a million characters held the device for minutes).
+MAX_STOP_CHARS = 1_000
 # The sampling settings the studio declares for both chat and text-to-text: what a request may set.
 _CHAT, _TEXT = (operations.get(name).settings() for name in ("chat", "text_to_text"))
 SAMPLING = [setting for setting in _CHAT if setting.name in _TEXT]
@@ -84,6 +87,8 @@ def _stops(stop) -> list[str]:
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     if len(stops) > MAX_STOPS or not all(stops):
         raise bad_field("stop", f"stop must be up to {MAX_STOPS} non-empty strings, got {stop!r}")
+    if longest := max((len(s) for s in stops if len(s) > MAX_STOP_CHARS), default=0):
+        raise bad_field("stop", f"stop strings may be up to {MAX_STOP_CHARS:,} characters long, got one of {longest:,}")
     return stops
 
 
@@ -95,7 +100,7 @@ def _messages(messages: list) -> list[dict]:
         if not isinstance(message, dict):
             raise bad_field(f"messages[{i}]", f"messages[{i}] must be an object with role and content")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:  # a list or object as role is unhashable: check the type first
             raise bad_field(f"messages[{i}].role", f"messages[{i}].role must be one of {', '.join(ROLES)}; got {role!r} "
                             "(tools and function calls are not served)")
         if message.get("tool_calls"):
@@ -118,7 +123,8 @@ class StopScanner:
         if found:
             out, self.held, self.hit = self.held[:min(found)], "", True
             return out
-        keep = max((k for stop in self.stops for k in range(1, len(stop)) if self.held.endswith(stop[:k])), default=0)
+        keep = max((k for stop in self.stops for k in range(1, min(len(stop), len(self.held) + 1))
+                    if self.held.endswith(stop[:k])), default=0)
         out = self.held[:len(self.held) - keep]
         self.held = self.held[len(out):]
         return out
@@ -242,7 +248,7 @@ async def _stream_chat(ctx, reply: Reply, messages, stops, settings, options) ->
     try:
         # The first piece waits for the device and loads the model: a full queue or a model that
         # cannot load is answered with its status, before the 200 of a stream.
-        first = await ctx.run(_next_piece, stream)
+        first = await ctx.run(_next_piece, stream, aliases=ALIASES)  # its errors name the request field (max_tokens)
     except BaseException:
         await anyio.to_thread.run_sync(stream.close)
         raise

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect
 
 from studio.serving.openai_api.errors import ApiError, bad_field
 
@@ -26,11 +29,14 @@ async def read_form(request: Request, limit: int | None) -> FormData:
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise ApiError(400, "this route takes multipart/form-data (a file and form fields)", code="invalid_content_type")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise too_big
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left mid-upload: its mistake, not a server failure logged with a traceback
+        raise ApiError(400, "the upload was cut off before its end; send the whole file", code="upload_cut") from None
     body = b"".join(chunks)
 
     async def replay():
@@ -39,7 +45,12 @@ async def read_form(request: Request, limit: int | None) -> FormData:
     try:
         return await Request(request.scope, replay).form(max_part_size=max(limit or 0, 1024 * 1024))
     except Exception as error:  # a malformed body is the client's: 400, never 500
-        raise ApiError(400, f"the multipart body could not be read ({type(error).__name__})", code="invalid_multipart") from None
+        # Starlette says what is wrong in an HTTPException's detail ("Missing boundary in multipart.",
+        # "Too many fields..."); an exception's class name would tell the client nothing.
+        detail = (error.detail if isinstance(error, HTTPException) else error.message if isinstance(error, MultiPartException)
+                  else "it is not multipart/form-data.")
+        raise ApiError(400, f"the multipart body could not be read: {detail} Send the file and fields as "
+                       "multipart/form-data (curl -F, or the openai client)", code="invalid_multipart") from None
 
 
 def _size(limit: int | None) -> str:
