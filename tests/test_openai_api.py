@@ -380,6 +380,22 @@ def test_uploads_over_the_limit_are_a_413(http):
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x"}, files={"image": ("big.png", big)}), 413)
 
 
+def test_a_json_body_over_the_limit_is_a_413_declared_or_chunked(http):
+    """FastAPI reads a JSON body whole: past --max-file-size (1 MB here) it is refused, however it is sent."""
+    huge = json.dumps({"model": "default", "messages": [{"role": "user", "content": "x" * 1_200_000}]}).encode()
+    declared = http.post("chat/completions", content=huge, headers={"Content-Type": "application/json"})
+    assert openai_error(declared, 413)["code"] == "request_too_large"
+
+    def chunks():
+        for start in range(0, len(huge), 64 * 1024):
+            yield huge[start:start + 64 * 1024]
+
+    chunked = http.post("chat/completions", content=chunks(), headers={"Content-Type": "application/json"})
+    assert "content-length" not in chunked.request.headers
+    assert openai_error(chunked, 413)["code"] == "request_too_large"
+    assert http.post("chat/completions", json={**CHAT, "max_tokens": 2}).status_code == 200  # and it serves on
+
+
 def test_a_full_queue_answers_503_at_once_and_serves_on(http):
     """Queue size 2: with one image running and two waiting, the others are refused, not kept waiting."""
     body = {"prompt": "a red fox", "size": "256x256", "response_format": "b64_json", "steps": 12}

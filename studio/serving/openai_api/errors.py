@@ -93,7 +93,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(error.status_code)
         message = "no such route; the REST API's routes are listed in the README" if error.status_code == 404 else str(error.detail)
         if error.status_code == 400 and error.detail == "There was an error parsing the body":
             # FastAPI's words for a body it could not decode (not UTF-8, nested too deep): say what it wants
