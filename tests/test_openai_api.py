@@ -313,6 +313,10 @@ def test_malformed_bodies_are_400s_never_500s(http, spoken):
     error = openai_error(http.post("audio/transcriptions", data={"model": "default"},
                                    files={"file": ("a.wav", picture.getvalue())}), 400, "file")
     assert "no audio stream" in error["message"] and "map" not in error["message"], error  # not ffmpeg's own hint
+    assert "'a.wav'" in error["message"], error  # the file as the client named it, not a temporary name
+    error = openai_error(http.post("audio/transcriptions", data={"model": "default"},
+                                   files={"file": ("../../outputs/x\\talk.wav", b"not audio")}), 400, "file")
+    assert "'talk.wav'" in error["message"] and "outputs" not in error["message"], error  # no path of the client's
     with open(spoken, "rb") as file:
         openai_error(http.post("audio/transcriptions", data={"model": "default", "response_format": "xml"},
                                files={"file": file}), 400, "response_format")

@@ -8,7 +8,6 @@ turn them into numbers with an error that names the field.
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 
 from fastapi import Request
@@ -71,11 +70,16 @@ def upload(form: FormData, *names: str, required: bool = True) -> UploadFile | N
 
 
 async def spooled(file: UploadFile, folder: str) -> Path:
-    """`file` written to a temporary file under `folder` keeping its suffix, for the studio's readers."""
-    suffix = "".join(c for c in Path(file.filename or "").suffix[:8] if c.isalnum() or c == ".")
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False) as out:
-        out.write(await file.read())
-    return Path(out.name)
+    """`file` written into `folder` (the request's own) under the client's file name made safe, so the
+    studio's messages name the file the user sent ("audio file 'talk.wav' could not be read ..."):
+    the last part of the name only, its letters, digits, ".", "-" and "_", at most 80 of them."""
+    name = "".join(c for c in Path((file.filename or "").replace("\\", "/")).name if c.isalnum() or c in "._-")
+    name = name[-80:].lstrip(".") or "upload"
+    path, n = Path(folder) / name, 1
+    while path.exists():  # an image and its mask sent under one name
+        path, n = Path(folder) / f"{n}-{name}", n + 1
+    path.write_bytes(await file.read())
+    return path
 
 
 def text(form: FormData, name: str, default: str | None = None) -> str | None:
