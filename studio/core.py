@@ -52,3 +52,17 @@ class Studio(ImageTasks, InpaintTasks, XYPlotTasks, TranslateTasks, TextTasks, A
             with self._use("text_to_speech_clone", model, VoiceClone.from_pretrained):
                 loaded.append(model)
         return loaded
+
+    def warm_up(self) -> list[str]:
+        """Pay `torch.compile`'s compile now, before users come, not on someone's first image; returns what ran.
+
+        Only with `STUDIO_COMPILE=1`, which compiles the image model's denoiser (pipelines.devices.place): one
+        step of the preset's defaults (the model's native size, one image), the shape most requests have. Another
+        size or batch compiles again on its first call. Nothing is saved.
+        """
+        from pipelines.devices import compile_requested
+
+        if not compile_requested() or not self.preset.sections.get("image", {}).get("model"):
+            return []
+        self.text_to_image("warm-up", steps=1, seed=0)
+        return [self.model_choice("image").name]

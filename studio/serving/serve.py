@@ -10,6 +10,7 @@ is mounted at `/v1` on the same server and shares the UI's device queue.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 
@@ -29,6 +30,7 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     from starlette.middleware import Middleware
     from starlette.routing import Mount
 
+    from pipelines.devices import compile_requested
     from studio.outputs.files import OutputError, remove_staging
     from studio.serving import mcp as mcp_tools
     from studio.serving.access import Gate
@@ -47,6 +49,10 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     remove_cut_uploads()
     if on_zerogpu():  # each ZeroGPU call runs in a worker that keeps nothing: load everything once, here
         studio.preload()
+    elif compile_requested():  # the compile is paid before the server opens, not by a user's first image
+        print("STUDIO_COMPILE=1: compiling the image model before serving (minutes on a CPU the first time; "
+              "torch's compile cache makes the next starts faster)", file=sys.stderr, flush=True)
+        studio.warm_up()
     # Resolving "auto" imports torch (seconds): done meanwhile, so the first page names the device at once.
     threading.Thread(target=lambda: studio.device, name="studio-device", daemon=True).start()
     # UI events and REST calls wait on one device queue: with concurrency 1, one model runs at a time.
