@@ -1,7 +1,8 @@
 """Entry point: `python app.py` locally, and the app file of a Hugging Face Space.
 
 Binds 127.0.0.1 locally and 0.0.0.0 on Spaces (or with --host). Startup loads
-no model and calls no analytics or telemetry service.
+no model (but the image model with STUDIO_COMPILE=1, compiled before serving, and
+every model on ZeroGPU) and calls no analytics or telemetry service.
 """
 
 from __future__ import annotations
