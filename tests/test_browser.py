@@ -122,6 +122,18 @@ def test_history_shows_what_was_made(page, screenshots):
     assert page.problems == [], page.problems
 
 
+def test_audio_to_audio_shows_what_it_heard_only_in_the_modes_that_hear(page):
+    """translate shows the words and their translation, melody the tune's notes; continue has nothing to show."""
+    page.get_by_role("tab", name="Audio → Audio", exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible").first
+    heard = panel.get_by_label("Heard in the input")
+    heard.wait_for(state="hidden", timeout=10_000)
+    for mode, state in (("translate", "visible"), ("melody", "visible"), ("continue", "hidden")):
+        panel.get_by_label(mode, exact=True).check()
+        heard.wait_for(state=state, timeout=10_000)
+    assert_nothing_left_over(page)
+
+
 def test_ctrl_enter_generates_and_the_seed_buttons_work(page):
     page.get_by_role("tab", name="Text → Image", exact=True).click()
     panel = page.locator("[role=tabpanel]:visible").first

@@ -54,7 +54,9 @@ TEXTS = {
     "aud_target_language": ("Say it in", "Dire en"),
     "aud_run": ("Run", "Lancer"),
     "aud_stop": ("Stop", "Arrêter"),
-    "aud_heard": ("Text heard, then spoken", "Texte entendu, puis prononcé"),
+    "aud_heard": ("Heard in the input", "Entendu dans l'entrée"),
+    "aud_heard_info": ("translate: the words, then what was spoken; melody: the tune's notes, most frequent first",
+                       "traduire : les mots, puis ce qui a été prononcé ; mélodie : les notes, les plus fréquentes d'abord"),
 }
 FORMATS = ["wav", "flac", "mp3"]
 MODES = ("continue", "melody", "translate")
@@ -247,11 +249,13 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
             gr.Examples([[examples.melody(), "continue", "add soft drums and a bass line"]], inputs=[audio, mode, prompt])
         with gr.Column():
             result = gr.Audio(label=t("aud_result"), type="filepath", interactive=False)
-            heard = gr.Textbox(label=t("aud_heard"), lines=4, interactive=False)
+            # what translate and melody found in the input; continue finds nothing to show
+            heard = gr.Textbox(label=t("aud_heard"), info=t("aud_heard_info"), lines=4, interactive=False, visible=False)
             recipe = gr.JSON(label=t("aud_recipe"), open=False)
 
     def show(chosen):
-        return gr.Group(visible=chosen != "translate"), gr.Group(visible=chosen == "translate")
+        return (gr.Group(visible=chosen != "translate"), gr.Group(visible=chosen == "translate"),
+                gr.Textbox(visible=chosen != "continue"))
 
     fields = {**fields, "keep_prompt": keep_prompt, "language": language}
     parameters = {name: fields[name] for name in A2A_PARAMETERS}
@@ -282,7 +286,7 @@ def audio_to_audio_tab(studio, gpu: dict) -> TabParts:
         path, params = _saved(studio, output, format)
         yield path, "", params
 
-    mode.change(show, mode, [continuing, translating], queue=False, api_visibility="private")
+    mode.change(show, mode, [continuing, translating, heard], queue=False, api_visibility="private")
     inputs = [audio, mode, prompt, *parameters.values(), format, model, keep_voice]
     _stoppable(stop, run.click(audio_to_audio, inputs, [result, heard, recipe], api_name="audio_to_audio", **gpu))
     named = {"audio": audio, "prompt": prompt, **parameters, "keep_voice": keep_voice}
