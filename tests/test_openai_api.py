@@ -384,7 +384,7 @@ def test_uploads_over_the_limit_are_a_413(http):
     openai_error(http.post("images/edits", data={"model": "default", "prompt": "x"}, files={"image": ("big.png", big)}), 413)
 
 
-def test_a_json_body_over_the_limit_is_a_413_declared_or_chunked(http):
+def test_a_json_body_over_the_limit_is_a_413_declared_or_chunked(server, http):
     """FastAPI reads a JSON body whole: past --max-file-size (1 MB here) it is refused, however it is sent."""
     huge = json.dumps({"model": "default", "messages": [{"role": "user", "content": "x" * 1_200_000}]}).encode()
     declared = http.post("chat/completions", content=huge, headers={"Content-Type": "application/json"})
@@ -398,6 +398,13 @@ def test_a_json_body_over_the_limit_is_a_413_declared_or_chunked(http):
     assert "content-length" not in chunked.request.headers
     assert openai_error(chunked, 413)["code"] == "request_too_large"
     assert http.post("chat/completions", json={**CHAT, "max_tokens": 2}).status_code == 200  # and it serves on
+    # gradio's own routes too: its queue reads a JSON body whole
+    for content in (huge, chunks()):
+        answer = httpx.post(f"{server.url}gradio_api/queue/join", content=content,
+                            headers={"Content-Type": "application/json"}, timeout=60)
+        assert answer.status_code == 413, answer.text
+        assert "--max-file-size" in answer.text and "Traceback" not in answer.text
+    assert httpx.get(server.url, timeout=60).status_code == 200
 
 
 def test_a_full_queue_answers_503_at_once_and_serves_on(http):

@@ -36,6 +36,7 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     from studio.serving.access import Gate
     from studio.serving.device_queue import DeviceQueue, Queued
     from studio.serving.openai_api import build_api
+    from studio.serving.openai_api.body_limit import BodyLimit
     from studio.ui import build_app, head, labels
     from studio.ui.uploads import remove_cut_uploads
     from studio.ui.zerogpu import on_zerogpu
@@ -71,8 +72,10 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
         allowed_paths=[str(studio.outputs.resolve())],
         auth=login,
         app_kwargs={
-            # Around every route: no URL fetched for a client; with a login, nothing for strangers but the login page.
-            "middleware": [Middleware(Gate, login_required=login is not None)],
+            # Around every route: no URL fetched for a client; with a login, nothing for strangers but the login page;
+            # no request body past the upload limit (gradio's own routes read a JSON body whole, as FastAPI does).
+            "middleware": [Middleware(Gate, login_required=login is not None),
+                           Middleware(BodyLimit, limit=_parse_file_size(max_file_size))],
             "routes": [Mount("/v1", app=api)],  # the OpenAI-compatible API, before gradio's own routes
         },
         i18n=labels(),

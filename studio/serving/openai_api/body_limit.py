@@ -1,8 +1,10 @@
-"""JSON request bodies of at most the server's upload limit (`--max-file-size`).
+"""Request bodies of at most the server's upload limit (`--max-file-size`), multipart uploads aside.
 
-FastAPI reads a JSON body whole before it validates a field, so without a limit one
-endless body (declared or chunked) would fill the server's memory. Multipart uploads
-are counted by `uploads.read_form`, whose message speaks of files.
+FastAPI reads a JSON body whole before it validates a field, and so do gradio's own
+routes, so without a limit one endless body (declared or chunked) would fill the
+server's memory. The REST API holds one around its routes and the server one around
+every route. Multipart uploads are counted by their readers (`uploads.read_form`,
+gradio's upload route), whose messages speak of files.
 """
 
 from __future__ import annotations
