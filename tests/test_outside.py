@@ -309,3 +309,20 @@ def test_the_voice_field_reads_no_server_file_and_answers_alike_whether_it_exist
         messages.add(message.replace(repr(named[:80]), "NAMED"))
     assert len(messages) == 1, messages  # the same answer whatever the name points at
     assert outputs(server) == before
+
+
+def test_restoring_a_recipe_writes_no_file_into_a_file_input(http, tmp_path):
+    # A recipe comes from the client (the recipe box, a loaded file). A path it names, written into an
+    # image or audio input, would be copied into gradio's cache and served: any file of the server's
+    # working folder or temp folder. The restore writes the settings and leaves file inputs alone.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for clients")
+    for named in [str(secret), str(ROOT / "app.py")]:
+        recipe = {"task": "text_to_image", "prompt": "a fox", "image": named, "mask": named, "audio": named,
+                  "control": [{"image": named, "scale": 0.5}]}
+        answer = run_ui_event(http, "restore_recipe", [recipe])
+        assert "data" in answer, answer
+        written = [update["value"] for update in answer["data"] if isinstance(update, dict) and "value" in update]
+        assert "a fox" in written and 0.5 in written, written
+        assert not any(isinstance(value, dict) and "path" in value for value in written), written
+        assert "not for clients" not in json.dumps(answer) and Path(named).name not in json.dumps(answer)

@@ -30,6 +30,10 @@ TEXTS = {
 # Recipe values a restore never writes back: inputs that are files, and bookkeeping. The model is
 # restored: the recipe names it as the user did (`tiny:sd`, a hub id, a models-folder name), as the dropdown does.
 NOT_RESTORED = {"image", "mask", "audio", "task", "preset", "device", "dtype"}
+# Nor any input that holds a file, whatever its name ("control.image" too): a recipe comes from the client
+# (a loaded file, the recipe box), and a path written into a file component is copied by gradio into its
+# cache and served, so a recipe naming a file of the server's folder or temp folder would serve that file.
+FILE_INPUTS = (gr.Image, gr.ImageEditor, gr.Audio, gr.File, gr.Gallery, gr.Video)
 
 
 def _restored(recipe: dict, name: str) -> tuple[bool, object]:
@@ -80,9 +84,10 @@ def history_tab(studio, parts: list[TabParts], tabs: gr.Tabs) -> None:
             raise ValueError(f"task {chosen.get('task')!r} of this recipe has no tab to restore it into")
         updates = []
         for candidate in parts:
-            for name in candidate.inputs:
+            for name, component in candidate.inputs.items():
                 found, value = _restored(chosen, name)
-                wanted = candidate is part and found and name not in NOT_RESTORED
+                wanted = (candidate is part and found and name not in NOT_RESTORED
+                          and not isinstance(component, FILE_INPUTS))
                 updates.append(gr.update(value=value) if wanted else gr.skip())
         return [*updates, gr.Tabs(selected=part.id)]
 
