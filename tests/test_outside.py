@@ -326,3 +326,25 @@ def test_restoring_a_recipe_writes_no_file_into_a_file_input(http, tmp_path):
         assert "a fox" in written and 0.5 in written, written
         assert not any(isinstance(value, dict) and "path" in value for value in written), written
         assert "not for clients" not in json.dumps(answer) and Path(named).name not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("keywords, field", [
+    ({"control_model": "{named}", "control_image": "IMAGE"}, "control_model"),
+    ({"x_setting": "model", "x_values": "tiny:sd, {named}"}, "x values"),
+    ({"x_setting": "steps", "x_values": "1", "y_setting": "model", "y_values": "{named}"}, "y values"),
+])
+def test_models_named_beside_the_tabs_model_are_no_server_paths(client, tmp_path, keywords, field):
+    # The ControlNet model and an X/Y plot's model axis are typed freely, like the tab's model, and the
+    # studio loads any path it is given: a client names a hub id or a library name, nothing on the disk.
+    api = "/xy_plot" if "x_setting" in keywords else "/text_to_image"
+    picture = tmp_path / "control.png"
+    Image.new("RGB", (64, 64), "white").save(picture)
+    messages = set()
+    for named in ["/etc", str(ROOT / "studio"), "/no/such/folder", "~root"]:
+        sent = {k: handle_file(str(picture)) if v == "IMAGE" else v.replace("{named}", named) for k, v in keywords.items()}
+        with pytest.raises(Exception) as refused:
+            client.predict(prompt="a fox", steps=1, width=64, height=64, api_name=api, **sent)
+        message = str(refused.value)
+        assert f"{field} must be a hub id" in message and "holds no weights" not in message, (named, message)
+        messages.add(message.replace(repr(named), "NAMED"))
+    assert len(messages) == 1, messages  # the same answer whatever the name points at

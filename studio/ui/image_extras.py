@@ -8,7 +8,7 @@ from studio.tasks.image import ImageTasks
 from studio.ui.errors import guard
 from studio.ui.fields import Image, label_key, widget
 from studio.ui.i18n import t
-from studio.ui.model_picker import choices
+from studio.ui.model_picker import choices, client_model
 
 TEXTS = {
     "hr_title": ("Hires fix", "Haute résolution (hires fix)"),
@@ -75,4 +75,6 @@ def control_value(model, image, preprocessor, scale, start, end) -> list | None:
     if not (isinstance(model, str) and model.strip()):
         return None
     chosen = {"preprocessor": preprocessor, "scale": scale, "start": start, "end": end}
-    return [{"model": model.strip(), "image": image, **{k: v for k, v in chosen.items() if v is not None}}]
+    # Named by the client like the tab's model: a hub id or a library name, never a server path.
+    model = client_model(model.strip(), field="control_model")
+    return [{"model": model, "image": image, **{k: v for k, v in chosen.items() if v is not None}}]

@@ -101,12 +101,12 @@ def needs_download(studio, task: str, name) -> bool:
     return not studio.library.resolve(task, name).local and hub_snapshot(name) is None
 
 
-def client_model(name):
+def client_model(name, field: str = "model"):
     """A model named by a web client: a hub id or a library name, never a server path."""
     if name in (None, ""):
         return None
     if not isinstance(name, str) or name.startswith(("/", "~", "\\")) or ".." in name.split("/") or ":\\" in name:
-        raise ValueError(f"model must be a hub id (org/name) or a name from the model list, got {name!r}")
+        raise ValueError(f"{field} must be a hub id (org/name) or a name from the model list, got {name!r}")
     return name
 
 
@@ -123,4 +123,4 @@ def lora_choice(names, weight):
     """The UI's chosen LoRAs as the studio's `loras` argument."""
     if not names:
         return None
-    return [(client_model(name), weight) for name in names]
+    return [(client_model(name, field="loras"), weight) for name in names]

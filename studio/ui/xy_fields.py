@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.ui.i18n import t
+from studio.ui.model_picker import client_model
 
 TEXTS = {
     "xy_title": ("X/Y plot", "Tableau X/Y"),
@@ -35,10 +36,21 @@ def fields() -> dict:
 
 def axes(x_setting, x_values, y_setting, y_values) -> dict:
     """The `x=` and `y=` keywords of `Studio.xy_plot` from the fields (values parsed there, errors naming x or y)."""
-    chosen = {"x": (x_setting, x_values or "")}
+    chosen = {"x": _axis("x", x_setting, x_values or "")}
     if y_setting not in (None, "", NONE):
-        chosen["y"] = (y_setting, y_values or "")
+        chosen["y"] = _axis("y", y_setting, y_values or "")
     return chosen
+
+
+def _axis(name: str, setting, values):
+    """A model axis names each model as the tab's dropdown does: a hub id or a library name, never a
+    server path (the setting is typed freely, and the studio itself loads any path it is given)."""
+    if setting != "model" or not isinstance(values, str):
+        return setting, values
+    parts = [part.strip() for part in values.split("|" if "|" in values else ",")]  # as read_values splits them
+    if not any(parts):
+        return setting, values  # the studio's message for empty values
+    return setting, [client_model(part, field=f"{name} values") for part in parts]
 
 
 def tab_recipe(plot: dict) -> dict:
