@@ -348,3 +348,15 @@ def test_models_named_beside_the_tabs_model_are_no_server_paths(client, tmp_path
         assert f"{field} must be a hub id" in message and "holds no weights" not in message, (named, message)
         messages.add(message.replace(repr(named), "NAMED"))
     assert len(messages) == 1, messages  # the same answer whatever the name points at
+
+
+def test_a_model_name_too_long_for_a_file_is_named_as_such(http, client):
+    # Looked up in the models folder, such a name raised OSError ("File name too long"): a message
+    # naming the exception class and a server path, and a traceback in the log.
+    for named in ["x" * 5000, "org/" + "x" * 300]:
+        with pytest.raises(Exception) as refused:
+            client.predict(text="hello", mode="continue", max_new_tokens=2, model=named, api_name="/text_to_text")
+        message = str(refused.value)
+        assert "model name is too long" in message and "OSError" not in message and "models/" not in message, message
+    answer = json.dumps(run_ui_event(http, "fetch", ["org/" + "x" * 300]))
+    assert "model name is too long" in answer and "OSError" not in answer, answer

@@ -79,6 +79,9 @@ class Entry:
                 "default": self.default, "kind": self.kind}
 
 
+MAX_PART, MAX_NAME = 255, 1024  # a file name's limit on common file systems; a path's, with room to spare
+
+
 def default_models_dir() -> Path:
     return Path(os.environ.get("STUDIO_MODELS") or "models").expanduser()
 
@@ -165,6 +168,11 @@ class ModelLibrary:
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"model must be a hub id (org/name) or a name from the models library, got {name!r}")
         name = name.strip()
+        # A longer name is no file a disk can hold (the look-up in the models folder would raise OSError,
+        # "File name too long") and no hub id (96 characters a part).
+        if len(name) > MAX_NAME or any(len(part) > MAX_PART for part in name.split("/")):
+            raise ValueError(f"model name is too long ({len(name):,} characters); a hub id or a models-folder name "
+                             f"has at most {MAX_PART} characters between slashes, {MAX_NAME} in all")
         if name.startswith(tiny.PREFIX):
             if name not in self._tiny:  # resolving a tiny model hashes its builder: once is enough
                 self._tiny[name] = tiny.resolve(name)
