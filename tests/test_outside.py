@@ -340,7 +340,7 @@ def test_models_named_beside_the_tabs_model_are_no_server_paths(client, tmp_path
     picture = tmp_path / "control.png"
     Image.new("RGB", (64, 64), "white").save(picture)
     messages = set()
-    for named in ["/etc", str(ROOT / "studio"), "/no/such/folder", "~root"]:
+    for named in ["/etc", str(ROOT / "studio"), "/no/such/folder", "~root", "./studio", "./app.py"]:
         sent = {k: handle_file(str(picture)) if v == "IMAGE" else v.replace("{named}", named) for k, v in keywords.items()}
         with pytest.raises(Exception) as refused:
             client.predict(prompt="a fox", steps=1, width=64, height=64, api_name=api, **sent)

@@ -105,7 +105,8 @@ def client_model(name, field: str = "model"):
     """A model named by a web client: a hub id or a library name, never a server path."""
     if name in (None, ""):
         return None
-    if not isinstance(name, str) or name.startswith(("/", "~", "\\")) or ".." in name.split("/") or ":\\" in name:
+    # "./x" is a path from the server's working folder: no hub id or library name starts with "."
+    if not isinstance(name, str) or name.startswith(("/", "~", "\\", ".")) or ".." in name.split("/") or ":\\" in name:
         raise ValueError(f"{field} must be a hub id (org/name) or a name from the model list, got {name!r}")
     return name
 
