@@ -38,7 +38,7 @@ HI = [{"role": "user", "content": "Bonjour"}]
 ENDPOINTS = ["chat", "text_to_text", "next_token", "text_to_image", "xy_plot", "image_to_image", "inpaint", "outpaint",
              "upscale", "vae_latents",
              "text_to_speech", "speech_to_text", "text_to_music", "audio_to_audio"]
-NO_INPUT = {"loaded_models", "unload", "preload", "dtype", "voices"}  # Studio methods a caller gives nothing to check
+NO_INPUT = {"loaded_models", "unload", "preload", "warm_up", "dtype", "voices"}  # Studio methods a caller gives nothing to check
 
 
 def listing(folder: Path) -> list[str]:
