@@ -34,9 +34,9 @@ def launch(studio, *, host=None, port=7860, concurrency=1, queue_size=64, max_fi
     from studio.outputs.files import OutputError, remove_staging
     from studio.serving import mcp as mcp_tools
     from studio.serving.access import Gate
+    from studio.serving.body_limit import BodyLimit
     from studio.serving.device_queue import DeviceQueue, Queued
     from studio.serving.openai_api import build_api
-    from studio.serving.openai_api.body_limit import BodyLimit
     from studio.ui import build_app, head, labels
     from studio.ui.uploads import remove_cut_uploads
     from studio.ui.zerogpu import on_zerogpu

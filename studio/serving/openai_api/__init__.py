@@ -13,7 +13,6 @@ from fastapi import Depends, FastAPI, Request
 
 from studio.serving.openai_api import audio, errors, images, models, text
 from studio.serving.openai_api.auth import Access
-from studio.serving.openai_api.body_limit import BodyLimit
 from studio.serving.openai_api.context import Context
 
 
@@ -29,7 +28,6 @@ def build_api(studio, *, access: Access | None = None, max_upload: int | None = 
     # openapi_url would answer anyone, a server with a login and no key included.
     api = FastAPI(title="Studio OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None)
     api.state.ctx = ctx
-    api.add_middleware(BodyLimit, limit=max_upload)
 
     @api.get("/openapi.json", include_in_schema=False, dependencies=[Depends(allowed)])
     async def schema():

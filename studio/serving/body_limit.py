@@ -2,9 +2,10 @@
 
 FastAPI reads a JSON body whole before it validates a field, and so do gradio's own
 routes, so without a limit one endless body (declared or chunked) would fill the
-server's memory. The REST API holds one around its routes and the server one around
-every route. Multipart uploads are counted by their readers (`uploads.read_form`,
-gradio's upload route), whose messages speak of files.
+server's memory. The server holds one around every route, the REST API's included,
+answering in the REST API's error shape. Multipart uploads are counted by their
+readers (`openai_api.uploads.read_form`, gradio's upload route), whose messages
+speak of files.
 """
 
 from __future__ import annotations
